@@ -1,0 +1,47 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck unit lock bench image-check clean
+
+install: $(STAMP)
+
+# The virtual environment is rebuilt whenever a lock changes.
+$(STAMP): requirements/dev.txt requirements/runtime.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/dev.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml examples/*.yml
+	$(BIN)/zizmor --offline --min-severity medium .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+# Regenerate both hashed locks (needs the package index).
+lock: $(STAMP)
+	cd requirements && ../$(BIN)/uv pip compile runtime.in --override overrides.txt \
+		--generate-hashes --universal --quiet -o runtime.txt
+	cd requirements && ../$(BIN)/uv pip compile dev.in --override overrides.txt \
+		--generate-hashes --python-version 3.11 --quiet -o dev.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

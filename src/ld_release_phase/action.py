@@ -1,0 +1,136 @@
+"""The job, step by step: read the release, pick the phase, set its status, wait, report."""
+
+from __future__ import annotations
+
+import json
+
+from .client import Clock, Exchange, LaunchDarklyClient, RetryPolicy
+from .errors import ActionError, ExitCode
+from .inputs import ActionInputs, WaitFor
+from .models import Release, ReleasePhase
+from .release import already_in, request_body, resolve_phase
+from .report import Outcome, change_sentence, outputs, pipeline_line, summary, wait_note
+from .runner import Runner, one_line
+from .waiting import wait_for_phase
+
+
+class RunnerClientLog:
+    """Shows the client's traffic in the log: a folded group per call, bodies only in debug."""
+
+    def __init__(self, runner: Runner):
+        self._runner = runner
+
+    def retrying(self, message: str) -> None:
+        self._runner.info(f"Retrying: {message}")
+
+    def exchange(self, exchange: Exchange) -> None:
+        answer = f"HTTP {exchange.status}" if exchange.status is not None else "no answer"
+        title = f"{exchange.method} {exchange.path} → {answer} in {exchange.elapsed * 1000:.0f} ms"
+        if exchange.attempt > 1:
+            title += f" (attempt {exchange.attempt})"
+        if not self._runner.debug_enabled:
+            self._runner.info(title)
+            return
+        with self._runner.group(title):
+            if exchange.request_body:
+                self._runner.info("Request body:")
+                self._runner.verbatim(exchange.request_body)
+            self._runner.info("Response body:")
+            self._runner.verbatim(exchange.response_body or "(empty)")
+
+
+def make_client(inputs: ActionInputs, runner: Runner, clock: Clock | None = None) -> LaunchDarklyClient:
+    policy = RetryPolicy(max_retries=inputs.max_retries, timeout=inputs.request_timeout)
+    return LaunchDarklyClient(
+        inputs.base_uri,
+        access_token=inputs.access_token.get_secret_value(),
+        policy=policy,
+        log=RunnerClientLog(runner),
+        clock=clock,
+    )
+
+
+def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock: Clock) -> Outcome:
+    """Carry out one step; raises ActionError for anything the user must hear about."""
+    runner.info(
+        f"Release phase: project '{inputs.project}', flag '{inputs.flag}', phase '{inputs.phase}', "
+        f"status {inputs.status.value}" + (" (dry run)" if inputs.dry_run else "")
+    )
+    release = client.get_release(inputs.project, inputs.flag)
+    phase = resolve_phase(release, inputs.phase)
+    body = request_body(inputs.status, phase, inputs.audiences)
+    runner.info(f"Pipeline '{release.name}': {pipeline_line(release, phase.id)}")
+    _refuse_if_canceled(release, phase)
+
+    before = phase.reported_status
+    if already_in(phase, inputs.status):
+        outcome = Outcome(release, phase.id, before, changed=False)
+    elif inputs.dry_run:
+        _show_planned_request(runner, client, inputs, phase, body)
+        outcome = Outcome(release, phase.id, before, changed=False, dry_run=True)
+    else:
+        updated = client.update_phase_status(inputs.project, inputs.flag, phase.id, body)
+        _require_phase(updated, phase)
+        outcome = Outcome(updated, phase.id, before, changed=True)
+    runner.info(change_sentence(outcome))
+
+    if inputs.wait_for is not WaitFor.NONE and not inputs.dry_run:
+        outcome = _wait(outcome, inputs, client, runner, clock)
+    return outcome
+
+
+def report(outcome: Outcome, inputs: ActionInputs, runner: Runner) -> None:
+    runner.set_outputs(outputs(outcome))
+    runner.append_summary(summary(outcome, inputs.project, inputs.flag))
+    runner.notice(one_line(change_sentence(outcome)), title=f"LaunchDarkly: {inputs.flag}")
+
+
+def _wait(
+    outcome: Outcome, inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock: Clock
+) -> Outcome:
+    result = wait_for_phase(
+        outcome.release,
+        outcome.phase_id,
+        inputs.wait_for,
+        fetch=lambda: client.get_release(inputs.project, inputs.flag),
+        timeout=inputs.wait_timeout,
+        interval=inputs.poll_interval,
+        clock=clock,
+        log=runner.info,
+    )
+    note = wait_note(inputs.wait_for.value, result.waited, result.polls)
+    runner.info(note)
+    return Outcome(result.release, outcome.phase_id, outcome.before, outcome.changed, wait_note=note)
+
+
+def _show_planned_request(
+    runner: Runner,
+    client: LaunchDarklyClient,
+    inputs: ActionInputs,
+    phase: ReleasePhase,
+    body: dict[str, object],
+) -> None:
+    url = client.url(client.phase_path(inputs.project, inputs.flag, phase.id))
+    runner.info(f"Dry run: would send PUT {url}")
+    runner.info("with headers Authorization: ***, LD-API-Version: beta, Content-Type: application/json")
+    runner.verbatim(json.dumps(body, indent=2, ensure_ascii=False))
+
+
+def _refuse_if_canceled(release: Release, phase: ReleasePhase) -> None:
+    if release.canceled_at is not None:
+        raise ActionError(
+            "Release canceled",
+            f"The flag's release was canceled, so phase '{phase.name}' cannot be changed.",
+            "Start a new release for the flag in LaunchDarkly, then run again.",
+            ExitCode.NOT_REACHED,
+        )
+
+
+def _require_phase(release: Release, phase: ReleasePhase) -> None:
+    if release.phase_by_id(phase.id) is None:
+        raise ActionError(
+            "Unexpected answer from LaunchDarkly",
+            f"LaunchDarkly's answer to the update does not include phase '{phase.name}' ({phase.id}).",
+            "Check the flag's release in LaunchDarkly.",
+            ExitCode.API_FAILURE,
+        )

@@ -1,0 +1,399 @@
+"""The action's inputs: one frozen, typed model, and the parsing that turns raw strings into it.
+
+Every input arrives as a string (from ``INPUT_*`` variables or CLI flags). Each field has a
+``before`` validator that parses that string and, when it cannot, raises a message written for
+a person: what was wrong and what would be right. :func:`parse_inputs` gathers those messages
+into one :class:`ActionError` naming each input by its ``action.yml`` name.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .errors import ActionError, ExitCode
+from .models import CANONICAL_STATUS, PhaseStatus, status_key
+
+BASE_URI_PRESETS = {
+    "commercial": "https://app.launchdarkly.com",
+    "federal": "https://app.launchdarkly.us",
+    "eu": "https://app.eu.launchdarkly.com",
+}
+DEFAULT_BASE_URI = BASE_URI_PRESETS["commercial"]
+
+# LaunchDarkly project and flag keys: letters, digits, '.', '_' and '-', starting with a letter
+# or digit. Anything else (a '/', '?', '#', a space, a lone '..') could change which URL is
+# called, so it is refused here even though path parameters are also percent-encoded.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,255}")
+MAX_RETRIES_LIMIT = 10
+MAX_REQUEST_TIMEOUT = 300.0
+MAX_WAIT_TIMEOUT = 6 * 3600.0  # a GitHub-hosted job cannot run longer
+MIN_POLL_INTERVAL = 1.0
+STATUS_CHOICES = ", ".join(status.value for status in PhaseStatus)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class WaitFor(StrEnum):
+    NONE = "none"
+    STARTED = "started"
+    COMPLETE = "complete"
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("action_input", message)
+
+
+class GuardianConfigInput(BaseModel):
+    """``releaseGuardianConfiguration`` exactly as LaunchDarkly's ``ReleaserAudienceConfigInput``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    monitoringWindowMilliseconds: Annotated[StrictInt, Field(ge=0)] | None = None
+    rolloutWeight: Annotated[StrictInt, Field(ge=0)] | None = None
+    rollbackOnRegression: StrictBool | None = None
+    randomizationUnit: StrictStr | None = None
+
+
+class AudienceInput(BaseModel):
+    """One entry of the ``audiences`` input.
+
+    Field names are LaunchDarkly's own, so the entry can be sent as given. ``audienceName`` and
+    ``environmentKey`` are this action's conveniences: they name the audience instead of its
+    ``audienceId`` and are replaced by the resolved id before anything is sent.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    audienceId: StrictStr | None = None
+    audienceName: StrictStr | None = None
+    environmentKey: StrictStr | None = None
+    releaseGuardianConfiguration: GuardianConfigInput | None = None
+    notifyMemberIds: list[StrictStr] | None = None
+    notifyTeamKeys: list[StrictStr] | None = None
+
+    @model_validator(mode="after")
+    def _names_exactly_one_audience(self) -> AudienceInput:
+        given = [name for name in ("audienceId", "audienceName", "environmentKey") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError(
+                "each entry needs exactly one of audienceId, audienceName or environmentKey"
+                + (f" (got {' and '.join(given)})" if given else "")
+            )
+        return self
+
+    def configuration(self) -> dict[str, Any]:
+        """The fields to send besides ``audienceId``, exactly as the user gave them."""
+        return self.model_dump(exclude_unset=True, exclude={"audienceId", "audienceName", "environmentKey"})
+
+
+_AUDIENCES = TypeAdapter(list[AudienceInput])
+
+
+class ActionInputs(BaseModel):
+    """Everything a run needs, validated. Field aliases are the ``action.yml`` input names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    access_token: SecretStr = Field(alias="access-token")
+    project: str
+    flag: str
+    phase: str
+    status: PhaseStatus = PhaseStatus.STARTED
+    audiences: tuple[AudienceInput, ...] | None = None
+    base_uri: str = Field(DEFAULT_BASE_URI, alias="base-uri")
+    max_retries: int = Field(5, alias="max-retries")
+    request_timeout: float = Field(30.0, alias="request-timeout")
+    wait_for: WaitFor = Field(WaitFor.NONE, alias="wait-for")
+    wait_timeout: float = Field(900.0, alias="wait-timeout")
+    poll_interval: float = Field(15.0, alias="poll-interval")
+    dry_run: bool = Field(False, alias="dry-run")
+
+    @field_validator("access_token", mode="before")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        # Never echo the value: every message here describes the token without quoting it.
+        if not value:
+            raise _fail(
+                "is required but empty. Pass a LaunchDarkly access token from a secret, e.g. "
+                "access-token: ${{ secrets.LD_ACCESS_TOKEN }} (check that the secret exists "
+                "and is available to this workflow)."
+            )
+        if any(char.isspace() for char in value) or _CONTROL_CHARS.search(value):
+            raise _fail("contains whitespace or control characters; paste the token alone.")
+        if value.startswith(("sdk-", "mob-")):
+            raise _fail(
+                "looks like an SDK or mobile key. The REST API needs a personal or service "
+                "access token (Account settings > Authorization), usually starting with 'api-'."
+            )
+        return value
+
+    @field_validator("project", "flag", mode="before")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not value:
+            raise _fail("is required but empty.")
+        if not KEY_PATTERN.fullmatch(value):
+            raise _fail(
+                f"must be a LaunchDarkly key (letters, digits, '.', '_' and '-', starting with a "
+                f"letter or digit, at most 256 characters); got {_quote(value)}."
+            )
+        return value
+
+    @field_validator("phase", mode="before")
+    @classmethod
+    def _phase(cls, value: str) -> str:
+        if not value:
+            raise _fail("is required but empty. Give the phase's id, its name, or 'next'.")
+        if _CONTROL_CHARS.search(value) or len(value) > 512:
+            raise _fail("must be one line of at most 512 characters: a phase id, a phase name, or 'next'.")
+        return value
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: str) -> PhaseStatus:
+        if not value:
+            return PhaseStatus.STARTED
+        folded = status_key(value)
+        if folded == "active":
+            return PhaseStatus.ACTIVE
+        status = CANONICAL_STATUS.get(folded)
+        if status is None or folded == "completed":
+            raise _fail(f"must be one of {STATUS_CHOICES}; got {_quote(value)}.")
+        return status
+
+    @field_validator("audiences", mode="before")
+    @classmethod
+    def _audiences(cls, value: str) -> tuple[AudienceInput, ...] | None:
+        if not value:
+            return None
+        document = _load_structured(value)
+        if not isinstance(document, list):
+            raise _fail(f"must be a list of audience entries; got {_json_type(document)}.")
+        try:
+            return tuple(_AUDIENCES.validate_python(document))
+        except ValidationError as error:
+            raise _fail(_describe_audience_errors(error)) from None
+
+    @field_validator("base_uri", mode="before")
+    @classmethod
+    def _base_uri(cls, value: str) -> str:
+        return _parse_base_uri(value)
+
+    @field_validator("max_retries", mode="before")
+    @classmethod
+    def _max_retries(cls, value: str) -> int:
+        if not value:
+            return 5
+        if not value.isdigit() or int(value) > MAX_RETRIES_LIMIT:
+            raise _fail(f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}; got {_quote(value)}.")
+        return int(value)
+
+    @field_validator("request_timeout", mode="before")
+    @classmethod
+    def _request_timeout(cls, value: str) -> float:
+        return _parse_duration(value, default=30.0, low=0.1, high=MAX_REQUEST_TIMEOUT)
+
+    @field_validator("wait_for", mode="before")
+    @classmethod
+    def _wait_for(cls, value: str) -> WaitFor:
+        folded = value.strip().lower() or "none"
+        try:
+            return WaitFor(folded)
+        except ValueError:
+            raise _fail(f"must be one of none, started, complete; got {_quote(value)}.") from None
+
+    @field_validator("wait_timeout", mode="before")
+    @classmethod
+    def _wait_timeout(cls, value: str) -> float:
+        return _parse_duration(value, default=900.0, low=1.0, high=MAX_WAIT_TIMEOUT)
+
+    @field_validator("poll_interval", mode="before")
+    @classmethod
+    def _poll_interval(cls, value: str) -> float:
+        return _parse_duration(value, default=15.0, low=MIN_POLL_INTERVAL, high=3600.0)
+
+    @field_validator("dry_run", mode="before")
+    @classmethod
+    def _dry_run(cls, value: str) -> bool:
+        # The YAML 1.2 core schema's booleans, as GitHub's own getBooleanInput accepts them.
+        if value in ("", "false", "False", "FALSE"):
+            return False
+        if value in ("true", "True", "TRUE"):
+            return True
+        raise _fail(f"must be true or false; got {_quote(value)}.")
+
+
+INPUT_NAMES: tuple[str, ...] = tuple(field.alias or name for name, field in ActionInputs.model_fields.items())
+REQUIRED_INPUTS = ("access-token", "project", "flag", "phase")
+
+
+def parse_inputs(raw: Mapping[str, str]) -> ActionInputs:
+    """Validate raw input strings, keyed by input name; raise one ActionError for all problems."""
+    values = {name: raw.get(name, "").strip() for name in INPUT_NAMES}
+    try:
+        return ActionInputs.model_validate(values)
+    except ValidationError as error:
+        problems = [
+            f"'{error_input_name(detail['loc'])}' {detail['msg']}"
+            for detail in error.errors(include_url=False, include_input=False)
+        ]
+    title = (
+        f"Invalid input {problems[0].split(' ', 1)[0]}"
+        if len(problems) == 1
+        else f"{len(problems)} invalid inputs"
+    )
+    raise ActionError(title, "\n".join(problems), "Nothing was sent to LaunchDarkly.", ExitCode.BAD_INPUT)
+
+
+def error_input_name(location: tuple[int | str, ...]) -> str:
+    field = str(location[0]) if location else "inputs"
+    known = ActionInputs.model_fields.get(field)
+    return (known.alias or field) if known else field
+
+
+def _quote(value: str, limit: int = 80) -> str:
+    """Echo an input back safely: one line, bounded length, control characters escaped."""
+    shown = value if len(value) <= limit else value[:limit] + "..."
+    return json.dumps(shown, ensure_ascii=False)
+
+
+def _show(value: object) -> str:
+    """A value from a parsed document, as JSON, bounded for a log line."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:60] + "..."
+
+
+def _json_type(document: object) -> str:
+    names = {dict: "a mapping", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+    return names.get(type(document), "empty") if document is not None else "empty"
+
+
+def _load_structured(text: str) -> object:
+    """Parse the audiences input: JSON first (fast, no extra import), then YAML."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    import yaml  # noqa: PLC0415 - only runs that pass YAML pay for importing it
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid syntax"
+        raise _fail(f"is neither valid JSON nor valid YAML{where}: {problem}.") from None
+
+
+def _describe_audience_errors(error: ValidationError) -> str:
+    """Turn pydantic's errors into ``audiences[0].field: problem`` lines."""
+    lines = []
+    for detail in error.errors(include_url=False):
+        path = "audiences" + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]
+        )
+        kind = detail["type"]
+        if kind == "extra_forbidden":
+            problem = (
+                "is not a field LaunchDarkly accepts. Allowed: audienceId (or audienceName / "
+                "environmentKey), releaseGuardianConfiguration, notifyMemberIds, notifyTeamKeys"
+                if len(detail["loc"]) == 2
+                else "is not a field of releaseGuardianConfiguration. Allowed: "
+                "monitoringWindowMilliseconds, rolloutWeight, rollbackOnRegression, randomizationUnit"
+            )
+        elif kind == "value_error":
+            path = path.rstrip(".")
+            problem = str(detail["ctx"]["error"]) if "ctx" in detail else detail["msg"]
+        else:
+            problem = f"{detail['msg'][:1].lower()}{detail['msg'][1:]}; got {_show(detail['input'])}"
+        lines.append(f"{path}: {problem}")
+    return "has problems:\n" + "\n".join(lines[:10])
+
+
+def _parse_base_uri(value: str) -> str:
+    if not value:
+        return DEFAULT_BASE_URI
+    preset = BASE_URI_PRESETS.get(value.lower())
+    if preset:
+        return preset
+    hint = (
+        "Use https://<host>, one of the presets commercial, federal or eu, or http:// only to a "
+        "loopback address for local testing."
+    )
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise _fail(f"is not a valid URL; got {_quote(value)}. {hint}") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise _fail(f"must be an https:// URL; got {_quote(value)}. {hint}")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise _fail(f"must not carry credentials, a query or a fragment; got {_quote(value)}. {hint}")
+    if parts.scheme == "http" and not is_loopback(host):
+        raise _fail(
+            f"must not be plain http:// to a remote host (the access token would travel "
+            f"unencrypted); got {_quote(value)}. {hint}"
+        )
+    return value.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_duration(value: str, *, default: float, low: float, high: float) -> float:
+    if not value:
+        return default
+    match = _DURATION.fullmatch(value.strip().lower())
+    if not match:
+        raise _fail(f"must be a duration such as 90 (seconds), 90s, 15m or 1h; got {_quote(value)}.")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not low <= seconds <= high:
+        raise _fail(f"must be from {_human(low)} to {_human(high)}; got {_quote(value)}.")
+    return seconds
+
+
+def _human(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g}h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g}m"
+    return f"{seconds:g}s"
+
+
+def human_duration(seconds: float) -> str:
+    """A duration for log lines: 90 -> '1m30s', 5 -> '5s', 0.25 -> '0.25s'."""
+    if seconds < 60:
+        return f"{seconds:.3g}s" if seconds != int(seconds) else f"{int(seconds)}s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{secs}s" if secs else "")

@@ -1,0 +1,121 @@
+"""Decisions made against a flag's release: which phase, which audiences, what to send.
+
+Pure functions over :class:`Release`; no I/O. Each failure says what exists, so the user can
+correct the input from the message alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ActionError, ExitCode, bad_input
+from .inputs import AudienceInput
+from .models import PhaseStatus, Release, ReleaseAudience, ReleasePhase, canonical_status
+
+NEXT_PHASE = "next"
+_LIST_LIMIT = 12
+
+
+def _listing(names: list[str]) -> str:
+    shown = [f"'{name}'" for name in names[:_LIST_LIMIT]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "") if shown else "(none)"
+
+
+def phase_names(release: Release) -> str:
+    return _listing([phase.name or phase.id for phase in release.phases])
+
+
+def resolve_phase(release: Release, wanted: str) -> ReleasePhase:
+    """The phase ``wanted`` names: its ``_id``, its exact name, ``next``, or its name in any case."""
+    by_id = release.phase_by_id(wanted)
+    if by_id is not None:
+        return by_id
+    exact = [phase for phase in release.phases if phase.name == wanted]
+    if len(exact) == 1:
+        return exact[0]
+    if not exact and wanted.lower() == NEXT_PHASE:
+        return _next_phase(release)
+    folded = exact or [phase for phase in release.phases if phase.name.casefold() == wanted.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    if folded:
+        ids = ", ".join(phase.id for phase in folded)
+        raise ActionError(
+            "Ambiguous phase",
+            f"{len(folded)} phases of pipeline '{release.name}' are named '{wanted}' (ids {ids}).",
+            "Set phase to one of these ids instead of the name.",
+            ExitCode.BAD_INPUT,
+        )
+    raise ActionError(
+        "Phase not found",
+        f"Pipeline '{release.name}' has no phase with id or name '{wanted}'. "
+        f"Its phases are: {phase_names(release)}.",
+        "Set phase to one of these names, a phase id, or 'next'.",
+        ExitCode.NOT_FOUND,
+    )
+
+
+def _next_phase(release: Release) -> ReleasePhase:
+    for phase in release.phases:
+        if not phase.is_started and not phase.is_complete:
+            return phase
+    raise ActionError(
+        "No next phase",
+        f"Every phase of pipeline '{release.name}' has already started or completed, so "
+        "there is no next phase to act on.",
+        "Name the phase explicitly, or skip this step once the release is done.",
+        ExitCode.NOT_FOUND,
+    )
+
+
+def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> ReleaseAudience:
+    """The phase's audience that an ``audiences`` entry names, by id, name or environment key."""
+    field = f"audiences[{index}]"
+    available = _listing(
+        [f"{aud.name} (id {aud.id}, environment {aud.environment_key or '-'})" for aud in phase.audiences]
+    )
+    if entry.audienceId is not None:
+        matches = [aud for aud in phase.audiences if aud.id == entry.audienceId]
+        label = f"audienceId '{entry.audienceId}'"
+    elif entry.audienceName is not None:
+        matches = [aud for aud in phase.audiences if aud.name == entry.audienceName] or [
+            aud for aud in phase.audiences if aud.name.casefold() == entry.audienceName.casefold()
+        ]
+        label = f"audienceName '{entry.audienceName}'"
+    else:
+        matches = [aud for aud in phase.audiences if aud.environment_key == entry.environmentKey]
+        label = f"environmentKey '{entry.environmentKey}'"
+    if len(matches) == 1:
+        return matches[0]
+    problem = "matches more than one audience" if matches else "is not an audience"
+    raise bad_input(
+        "audiences",
+        f"{field}: {label} {problem} of phase '{phase.name}'. Its audiences are: {available}.",
+        "Use the audienceId of one of these audiences.",
+    )
+
+
+def request_body(
+    status: PhaseStatus, phase: ReleasePhase, audiences: tuple[AudienceInput, ...] | None
+) -> dict[str, Any]:
+    """The PUT body: ``status``, plus ``audiences`` exactly as given, with names resolved to ids."""
+    body: dict[str, Any] = {"status": status.value}
+    if audiences is not None:
+        body["audiences"] = [
+            {"audienceId": resolve_audience(phase, entry, index).id, **entry.configuration()}
+            for index, entry in enumerate(audiences)
+        ]
+    return body
+
+
+def already_in(phase: ReleasePhase, requested: PhaseStatus) -> bool:
+    """Whether the phase already stands where the request would put it (so no write is needed).
+
+    A completed phase counts as started: LaunchDarkly completes a phase when a later one starts,
+    and a re-run of a "start this phase" step should not try to undo that.
+    """
+    wanted = canonical_status(requested.value) or requested
+    if wanted is PhaseStatus.STARTED:
+        return phase.is_started
+    return phase.progress is wanted

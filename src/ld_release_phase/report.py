@@ -1,0 +1,137 @@
+"""What people read: log lines, the step summary, and the step outputs of a run."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+
+from .errors import ActionError
+from .inputs import human_duration
+from .models import PhaseStatus, Release, ReleasePhase
+
+_MARKS = {
+    PhaseStatus.COMPLETE: "✓",
+    PhaseStatus.STARTED: "▶",
+    PhaseStatus.PAUSED: "⏸",
+    PhaseStatus.READY_TO_START: "○",
+    PhaseStatus.NOT_STARTED: "·",
+}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: the release as last seen, the target phase, and what happened to it."""
+
+    release: Release
+    phase_id: str
+    before: str
+    changed: bool
+    dry_run: bool = False
+    wait_note: str = ""
+
+    @property
+    def phase(self) -> ReleasePhase:
+        phase = self.release.phase_by_id(self.phase_id)
+        assert phase is not None, "the orchestration checks the phase is in every release it keeps"
+        return phase
+
+
+def pipeline_line(release: Release, target_id: str) -> str:
+    """One line showing every phase, e.g. ``✓ Testing → [▶ QA] → · Production``."""
+    parts = []
+    for phase in release.phases:
+        text = f"{_MARKS[phase.progress]} {phase.name or phase.id}"
+        parts.append(f"[{text}]" if phase.id == target_id else text)
+    return " → ".join(parts) if parts else "(no phases)"
+
+
+def outputs(outcome: Outcome) -> dict[str, str]:
+    phase = outcome.phase
+    following = outcome.release.phase_after(phase.id)
+    version = outcome.release.version
+    return {
+        "status": phase.reported_status,
+        "started": _bool(phase.is_started),
+        "complete": _bool(phase.is_complete),
+        "changed": _bool(outcome.changed),
+        "phase-id": phase.id,
+        "phase-name": phase.name,
+        "next-phase-id": following.id if following else "",
+        "next-phase-name": following.name if following else "",
+        "release-version": "" if version is None else str(version),
+        "release-pipeline-key": outcome.release.release_pipeline_key,
+        "release": json.dumps(
+            outcome.release.raw or outcome.release.model_dump(by_alias=True),
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ),
+    }
+
+
+def change_sentence(outcome: Outcome) -> str:
+    phase = outcome.phase
+    where = f"Phase '{phase.name}'"
+    if outcome.dry_run:
+        return f"{where} is {outcome.before}; dry run, nothing was changed."
+    if outcome.changed:
+        return f"{where}: {outcome.before} → {phase.reported_status}."
+    return f"{where} is already {phase.reported_status}; nothing to change."
+
+
+def summary(outcome: Outcome, project: str, flag: str) -> str:
+    release = outcome.release
+    lines = [
+        f"### LaunchDarkly release: {_md(flag)} in {_md(project)}",
+        "",
+        f"Pipeline **{_md(release.name or release.release_pipeline_key)}**"
+        + (f", release version {release.version}" if release.version is not None else ""),
+        "",
+        _md(change_sentence(outcome)),
+    ]
+    if outcome.wait_note:
+        lines += ["", _md(outcome.wait_note)]
+    lines += [
+        "",
+        "| | Phase | Status | Started | Complete | Audiences (environment) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for phase in release.phases:
+        marker = "➡️" if phase.id == outcome.phase_id else ""
+        audiences = ", ".join(
+            f"{_md(aud.name)} ({_md(aud.environment_key or '-')})" for aud in phase.audiences
+        )
+        lines.append(
+            f"| {marker} | {_md(phase.name or phase.id)} | {_md(phase.reported_status)} | "
+            f"{_yes(phase.is_started)} | {_yes(phase.is_complete)} | {audiences or '-'} |"
+        )
+    return "\n".join(lines) + "\n\n"
+
+
+def failure_summary(error: ActionError) -> str:
+    lines = [f"### ❌ {_md(error.title)}", ""]
+    lines += [_md(line) + "  " for line in error.message.splitlines()]
+    if error.hint:
+        lines += ["", f"**Fix:** {_md(error.hint)}"]
+    return "\n".join(lines) + "\n\n"
+
+
+def wait_note(reached: str, waited: float, polls: int) -> str:
+    polled = f"{polls} poll{'s' if polls != 1 else ''}"
+    return f"Waited {human_duration(waited)} ({polled}) for the phase to be {reached}."
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _yes(value: bool) -> str:
+    return "✅" if value else "—"
+
+
+def _md(text: str) -> str:
+    """Text from LaunchDarkly, safe inside Markdown and a table cell: no HTML, no markup."""
+    flat = " ".join(text.split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from harness import TOKEN
+from standin import StandIn
+
+
+@functools.cache
+def _oracle() -> ModuleType:
+    """LaunchDarkly's generated models: slow to import, so once per session, in tests only."""
+    import launchdarkly_api.models
+
+    return launchdarkly_api.models
+
+
+def assert_matches_launchdarkly(standin: StandIn) -> None:
+    """Every PUT body the action sent, and every release served, has LaunchDarkly's shape."""
+    models = _oracle()
+    for record in standin.requests:
+        if record.method == "PUT" and record.status != 0:
+            body = record.json()
+            parsed = models.UpdatePhaseStatusInput.from_dict(body)
+            # A round trip through the generated model keeps only fields LaunchDarkly knows:
+            # anything lost on the way was a field the real API would silently ignore.
+            assert parsed.to_dict() == body, f"request body has fields LaunchDarkly ignores: {body}"
+        if record.status == 200 and record.response[:1] == b"{":
+            served: dict[str, Any] = json.loads(record.response)
+            models.PipelineRelease.from_dict(served)
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    server = StandIn(token=TOKEN)
+    server.add_release("demo", "new-checkout")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert_matches_launchdarkly(server)
+
+
+@pytest.fixture
+def live_standin() -> Iterator[StandIn]:
+    """The stand-in answering in the live service's kebab-case status spelling."""
+    server = StandIn(token=TOKEN, spelling="live")
+    server.add_release("demo", "new-checkout")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert_matches_launchdarkly(server)

@@ -1,0 +1,213 @@
+"""Run the action the way the GitHub runner does, and read back what the runner would see."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRYPOINT = ROOT / "entrypoint.py"
+TOKEN = "api-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+
+class FakeClock:
+    """A clock whose sleeps return at once but are counted, so waits can be asserted."""
+
+    def __init__(self, wall: float = 1_700_000_000.0):
+        self.now = 0.0
+        self.wall = wall
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def time(self) -> float:
+        return self.wall + self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@dataclass
+class Command:
+    name: str
+    properties: dict[str, str]
+    message: str
+
+
+@dataclass
+class ActionRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+    commands: list[Command] = field(default_factory=list)
+    log_lines: list[str] = field(default_factory=list)
+
+    def annotations(self, kind: str) -> list[Command]:
+        return [command for command in self.commands if command.name == kind]
+
+    @property
+    def error(self) -> Command:
+        errors = self.annotations("error")
+        assert len(errors) == 1, f"expected exactly one ::error, got {errors}\n{self.stdout}"
+        return errors[0]
+
+    def everything(self) -> str:
+        """All text the run left anywhere a person or a later step could read it.
+
+        ``::add-mask::`` lines are left out: the runner consumes them and never shows them.
+        """
+        shown = [line for line in self.stdout.splitlines() if not line.lstrip().startswith("::add-mask::")]
+        return "\n".join([*shown, self.stderr, self.summary, *self.outputs.values()])
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """Parse ``$GITHUB_OUTPUT`` exactly as the runner's file-command reader does."""
+    outputs: dict[str, str] = {}
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line:
+            continue
+        equals, heredoc = line.find("="), line.find("<<")
+        if equals >= 0 and (heredoc < 0 or equals < heredoc):
+            key, value = line[:equals], line[equals + 1 :]
+        elif heredoc >= 0:
+            key, delimiter = line[:heredoc], line[heredoc + 2 :]
+            value_lines = []
+            while True:
+                if index >= len(lines):
+                    raise ValueError(f"Matching delimiter not found '{delimiter}'")
+                candidate = lines[index]
+                index += 1
+                if candidate == delimiter:
+                    break
+                value_lines.append(candidate)
+            value = "\n".join(value_lines)
+        else:
+            raise ValueError(f"Invalid format '{line}'")
+        assert key, f"empty key in {line!r}"
+        outputs[key] = value
+    return outputs
+
+
+_COMMAND = re.compile(r"^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$")
+
+
+def _unescape_data(text: str) -> str:
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def _unescape_property(text: str) -> str:
+    return _unescape_data(text.replace("%3A", ":").replace("%2C", ","))
+
+
+def parse_log(stdout: str) -> tuple[list[Command], list[str]]:
+    """Split stdout into workflow commands and plain lines, honouring ``::stop-commands::``."""
+    commands: list[Command] = []
+    plain: list[str] = []
+    resume_token: str | None = None
+    for line in stdout.splitlines():
+        stripped = line.lstrip()
+        if resume_token is not None:
+            if stripped == f"::{resume_token}::":
+                resume_token = None
+            else:
+                plain.append(line)
+            continue
+        match = _COMMAND.match(stripped)
+        if not match:
+            plain.append(line)
+            continue
+        name, props, message = match.groups()
+        if name == "stop-commands":
+            resume_token = message
+            continue
+        properties = {}
+        for item in filter(None, (props or "").split(",")):
+            key, _, value = item.partition("=")
+            properties[key] = _unescape_property(value)
+        commands.append(Command(name, properties, _unescape_data(message)))
+    return commands, plain
+
+
+def _finish(returncode: int, stdout: str, stderr: str, tmp: Path) -> ActionRun:
+    output_file, summary_file = tmp / "output.txt", tmp / "summary.md"
+    commands, plain = parse_log(stdout)
+    return ActionRun(
+        returncode,
+        stdout,
+        stderr,
+        parse_output_file(output_file.read_text(encoding="utf-8")) if output_file.exists() else {},
+        summary_file.read_text(encoding="utf-8") if summary_file.exists() else "",
+        commands,
+        plain,
+    )
+
+
+def runner_env(inputs: dict[str, str], tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the runner gives a Docker action: INPUT_* (hyphens kept) and file commands."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "output.txt").write_text("")
+    (tmp / "summary.md").write_text("")
+    (tmp / "home").mkdir(exist_ok=True)
+    env = {f"INPUT_{name.replace(' ', '_').upper()}": value for name, value in inputs.items()}
+    env |= {
+        "GITHUB_OUTPUT": str(tmp / "output.txt"),
+        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
+        "HOME": str(tmp / "home"),
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+    }
+    return env | (extra or {})
+
+
+def run_entrypoint(
+    inputs: dict[str, str], tmp: Path, extra_env: dict[str, str] | None = None, python: str = sys.executable
+) -> ActionRun:
+    """Run ``entrypoint.py`` in a child process with nothing but the runner's environment."""
+    result = subprocess.run(
+        [python, str(ENTRYPOINT)],
+        env=runner_env(inputs, tmp, extra_env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp,
+    )
+    return _finish(result.returncode, result.stdout, result.stderr, tmp)
+
+
+def run_in_process(
+    inputs: dict[str, str], tmp: Path, clock: FakeClock | None = None, extra_env: dict[str, str] | None = None
+) -> ActionRun:
+    """The same run inside this process, with a fake clock so retries and waits cost nothing."""
+    from ld_release_phase.cli import main
+
+    stream = io.StringIO()
+    code = main([], runner_env(inputs, tmp, extra_env), stream, clock or FakeClock())
+    return _finish(code, stream.getvalue(), "", tmp)
+
+
+def inputs_for(url: str, **overrides: str) -> dict[str, str]:
+    inputs = {
+        "access-token": TOKEN,
+        "project": "demo",
+        "flag": "new-checkout",
+        "phase": "Testing",
+        "base-uri": url,
+    }
+    inputs |= {name.replace("_", "-"): value for name, value in overrides.items()}
+    return inputs

@@ -1,0 +1,414 @@
+"""End to end: ``entrypoint.py`` in a child process, as the runner runs the container.
+
+Environment variables only (``INPUT_*`` with hyphens kept, ``GITHUB_OUTPUT``,
+``GITHUB_STEP_SUMMARY``, ``HOME``), against the stand-in on loopback, with ``$GITHUB_OUTPUT``
+parsed the way the runner parses it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness import ENTRYPOINT, TOKEN, ActionRun, inputs_for, run_entrypoint
+from standin import Fault, StandIn
+
+PHASE_IDS = {
+    "Testing": "1234a56b7c89d012345e6701",
+    "QA": "1234a56b7c89d012345e6702",
+    "Production": "1234a56b7c89d012345e6703",
+}
+
+
+def assert_clean_success(run: ActionRun) -> None:
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.annotations("error") == []
+    assert "Traceback" not in run.everything()
+    assert TOKEN not in run.everything()
+
+
+def assert_clean_failure(run: ActionRun, code: int, *needles: str) -> None:
+    assert run.returncode == code, run.stdout + run.stderr
+    error = run.error  # exactly one ::error annotation
+    for needle in needles:
+        assert needle in error.message or needle in error.properties.get("title", ""), error
+    assert "Traceback" not in run.everything()
+    assert TOKEN not in run.everything()
+    assert run.outputs == {}
+
+
+def test_starts_a_phase_by_name_and_writes_every_output(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, phase="Testing"), tmp_path)
+
+    assert_clean_success(run)
+    assert [r.method for r in standin.requests] == ["GET", "PUT"]
+    put = standin.writes[0]
+    assert put.path == f"/api/v2/projects/demo/flags/new-checkout/release/phases/{PHASE_IDS['Testing']}"
+    assert put.json() == {"status": "Started"}
+    assert put.headers["authorization"] == TOKEN
+    assert put.headers["ld-api-version"] == "beta"
+    assert put.headers["content-type"] == "application/json"
+    assert put.headers["user-agent"].startswith("ld-release-phase/1.0.0")
+
+    outputs = run.outputs
+    assert outputs["status"] == "Started"
+    assert (outputs["started"], outputs["complete"], outputs["changed"]) == ("true", "false", "true")
+    assert (outputs["phase-id"], outputs["phase-name"]) == (PHASE_IDS["Testing"], "Testing")
+    assert (outputs["next-phase-id"], outputs["next-phase-name"]) == (PHASE_IDS["QA"], "QA")
+    assert outputs["release-version"] == "2"
+    assert outputs["release-pipeline-key"] == "standard-pipeline"
+    release = json.loads(outputs["release"])
+    assert "\n" not in outputs["release"]
+    assert release["phases"][0]["started"] is True
+    assert [n.message for n in run.annotations("notice")] == ["Phase 'Testing': NotStarted → Started."]
+
+
+def test_the_token_is_masked_before_anything_else_is_printed(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url), tmp_path)
+
+    first = run.stdout.splitlines()[0]
+    assert first == f"::add-mask::{TOKEN}"
+    assert TOKEN not in "\n".join(run.stdout.splitlines()[1:])
+
+
+def test_starts_a_phase_by_id(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, phase=PHASE_IDS["Production"]), tmp_path)
+
+    assert_clean_success(run)
+    assert standin.writes[0].path.endswith(PHASE_IDS["Production"])
+    assert run.outputs["phase-name"] == "Production"
+    assert (run.outputs["next-phase-id"], run.outputs["next-phase-name"]) == ("", "")
+
+
+def test_phase_name_matches_ignoring_case_when_no_exact_match(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, phase="qa"), tmp_path)
+
+    assert_clean_success(run)
+    assert run.outputs["phase-id"] == PHASE_IDS["QA"]
+
+
+def test_next_starts_the_first_phase_neither_started_nor_complete(standin: StandIn, tmp_path: Path) -> None:
+    standin.set_phase("demo", "new-checkout", "Testing", "Complete")
+    standin.set_phase("demo", "new-checkout", "QA", "Started")
+
+    run = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path)
+
+    assert_clean_success(run)
+    assert run.outputs["phase-name"] == "Production"
+    assert run.outputs["next-phase-id"] == ""
+    # Starting a later phase completes the active one, as the live service does.
+    release = json.loads(run.outputs["release"])
+    assert [p["complete"] for p in release["phases"]] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "sent"),
+    [
+        ("Started", "Started"),
+        ("started", "Started"),
+        ("STARTED", "Started"),
+        ("NotStarted", "NotStarted"),
+        ("not-started", "NotStarted"),
+        ("not_started", "NotStarted"),
+        ("Not Started", "NotStarted"),
+        ("ReadyToStart", "ReadyToStart"),
+        ("ready-to-start", "ReadyToStart"),
+        ("Paused", "Paused"),
+        ("paused", "Paused"),
+        ("Complete", "Complete"),
+        ("COMPLETE", "Complete"),
+        ("active", "active"),
+        ("Active", "active"),
+    ],
+)
+def test_every_status_spelling_is_sent_in_the_documented_spelling(
+    standin: StandIn, tmp_path: Path, spelling: str, sent: str
+) -> None:
+    # QA starts Started, so every requested status is a real change except Started itself.
+    standin.set_phase(
+        "demo", "new-checkout", "QA", "Started" if sent not in ("Started", "active") else "NotStarted"
+    )
+
+    run = run_entrypoint(inputs_for(standin.url, phase="QA", status=spelling), tmp_path)
+
+    assert_clean_success(run)
+    assert standin.writes[0].json() == {"status": sent}
+
+
+def test_live_kebab_case_answers_are_understood(live_standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(live_standin.url, status="active"), tmp_path)
+
+    assert_clean_success(run)
+    assert live_standin.writes[0].json() == {"status": "active"}
+    assert (run.outputs["status"], run.outputs["started"]) == ("active", "true")
+
+
+def test_audiences_in_json_are_sent_exactly_as_given(standin: StandIn, tmp_path: Path) -> None:
+    audiences = [
+        {
+            "audienceId": "aud-prod-eu",
+            "releaseGuardianConfiguration": {
+                "monitoringWindowMilliseconds": 60000,
+                "rolloutWeight": 50,
+                "rollbackOnRegression": True,
+                "randomizationUnit": "user",
+            },
+            "notifyMemberIds": ["1234a56b7c89d012345e678f"],
+            "notifyTeamKeys": ["release-reviewers"],
+        },
+        {"audienceId": "aud-prod-us"},
+    ]
+
+    run = run_entrypoint(
+        inputs_for(standin.url, phase="Production", audiences=json.dumps(audiences)), tmp_path
+    )
+
+    assert_clean_success(run)
+    assert standin.writes[0].json() == {"status": "Started", "audiences": audiences}
+
+
+def test_audiences_in_yaml_are_sent_as_the_same_json(standin: StandIn, tmp_path: Path) -> None:
+    yaml_text = (
+        "- audienceId: aud-qa\n"
+        "  notifyTeamKeys: [qa-team]\n"
+        "  releaseGuardianConfiguration:\n"
+        "    monitoringWindowMilliseconds: 120000\n"
+        "    rolloutWeight: 10\n"
+        "    rollbackOnRegression: false\n"
+    )
+
+    run = run_entrypoint(inputs_for(standin.url, phase="QA", audiences=yaml_text), tmp_path)
+
+    assert_clean_success(run)
+    assert standin.writes[0].json() == {
+        "status": "Started",
+        "audiences": [
+            {
+                "audienceId": "aud-qa",
+                "notifyTeamKeys": ["qa-team"],
+                "releaseGuardianConfiguration": {
+                    "monitoringWindowMilliseconds": 120000,
+                    "rolloutWeight": 10,
+                    "rollbackOnRegression": False,
+                },
+            }
+        ],
+    }
+
+
+BAD_INPUTS = [
+    ({"access-token": ""}, "access-token", "secrets.LD_ACCESS_TOKEN"),
+    ({"access-token": "sdk-1234-5678"}, "access-token", "SDK or mobile key"),
+    ({"project": ""}, "project", "required"),
+    ({"project": "a/b"}, "project", "LaunchDarkly key"),
+    ({"flag": "my flag"}, "flag", "LaunchDarkly key"),
+    ({"flag": ".."}, "flag", "LaunchDarkly key"),
+    ({"phase": ""}, "phase", "'next'"),
+    ({"status": "go"}, "status", "NotStarted, ReadyToStart, Started, Paused, Complete, active"),
+    ({"status": "completed"}, "status", "Complete"),
+    ({"audiences": "{not json"}, "audiences", "neither valid JSON nor valid YAML"),
+    ({"audiences": '{"audienceId": "x"}'}, "audiences", "must be a list"),
+    ({"audiences": '[{"audienceID": "aud-qa"}]'}, "audiences", "audiences[0].audienceID"),
+    ({"audiences": '[{"audienceId": 7}]'}, "audiences", "audiences[0].audienceId"),
+    (
+        {"audiences": '[{"audienceId": "aud-qa", "releaseGuardianConfiguration": {"rolloutWeight": "50"}}]'},
+        "audiences",
+        "audiences[0].releaseGuardianConfiguration.rolloutWeight",
+    ),
+    ({"audiences": '[{"audienceId": "aud-qa", "notifyTeamKeys": "qa"}]'}, "audiences", "notifyTeamKeys"),
+    ({"base-uri": "http://app.launchdarkly.com"}, "base-uri", "unencrypted"),
+    ({"base-uri": "ftp://example.com"}, "base-uri", "https://"),
+    ({"base-uri": "https://user:pw@example.com"}, "base-uri", "credentials"),
+    ({"max-retries": "many"}, "max-retries", "0 to 10"),
+    ({"max-retries": "-1"}, "max-retries", "0 to 10"),
+    ({"request-timeout": "0"}, "request-timeout", "from"),
+    ({"request-timeout": "soon"}, "request-timeout", "duration"),
+    ({"wait-for": "forever"}, "wait-for", "none, started, complete"),
+    ({"wait-timeout": "7h"}, "wait-timeout", "6h"),
+    ({"poll-interval": "0.5s"}, "poll-interval", "1s"),
+    ({"dry-run": "yes"}, "dry-run", "true or false"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "input_name", "says"), BAD_INPUTS)
+def test_bad_input_gets_one_clear_error_and_no_call(
+    standin: StandIn, tmp_path: Path, overrides: dict[str, str], input_name: str, says: str
+) -> None:
+    run = run_entrypoint(inputs_for(standin.url) | overrides, tmp_path)
+
+    assert_clean_failure(run, 2, f"'{input_name}'", says)
+    assert run.error.properties["title"] == f"Invalid input '{input_name}'"
+    assert standin.requests == []
+    assert "Nothing was sent to LaunchDarkly" in run.error.message
+    assert run.summary.startswith(f"### ❌ Invalid input '{input_name}'")
+
+
+def test_several_bad_inputs_are_reported_together(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, project="", status="go", phase=""), tmp_path)
+
+    assert_clean_failure(run, 2, "3 invalid inputs", "'project'", "'status'", "'phase'")
+    assert standin.requests == []
+
+
+def test_unknown_phase_lists_the_phases_that_exist(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, phase="Staging"), tmp_path)
+
+    assert_clean_failure(run, 4, "'Staging'", "'Testing', 'QA', 'Production'")
+    assert standin.writes == []
+
+
+def test_audience_that_is_not_in_the_phase_is_refused_before_any_write(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    run = run_entrypoint(
+        inputs_for(standin.url, phase="QA", audiences='[{"audienceId": "aud-test"}]'), tmp_path
+    )
+
+    assert_clean_failure(run, 2, "audiences[0]", "aud-test", "QA (id aud-qa, environment qa)")
+    assert standin.writes == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "needles"),
+    [
+        (
+            Fault(
+                400, json.dumps({"code": "invalid_request", "message": "bad status", "id": "r-400"}).encode()
+            ),
+            5,
+            ["HTTP 400", "invalid_request: bad status", "r-400"],
+        ),
+        (
+            Fault(
+                401,
+                json.dumps(
+                    {"code": "unauthorized", "message": "Invalid access token", "id": "r-401"}
+                ).encode(),
+            ),
+            3,
+            ["HTTP 401", "unauthorized", "r-401", "access-token"],
+        ),
+        (
+            Fault(403, json.dumps({"code": "forbidden", "message": "Access denied", "id": "r-403"}).encode()),
+            3,
+            ["HTTP 403", "forbidden: Access denied", "r-403", "LD-API-Version: beta"],
+        ),
+        (
+            Fault(
+                404, json.dumps({"code": "not_found", "message": "Unknown resource", "id": "r-404"}).encode()
+            ),
+            4,
+            ["HTTP 404", "not_found", "r-404", "Phase '1234a56b7c89d012345e6701'"],
+        ),
+    ],
+)
+def test_api_errors_quote_launchdarkly_and_hint_at_the_fix(
+    standin: StandIn, tmp_path: Path, fault: Fault, code: int, needles: list[str]
+) -> None:
+    fault.method = "PUT"
+    standin.fail_next(fault)
+
+    run = run_entrypoint(inputs_for(standin.url), tmp_path)
+
+    assert_clean_failure(run, code, *needles)
+    assert "Fix:" in run.summary
+
+
+def test_wrong_token_is_refused_by_launchdarkly_with_exit_3(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, access_token="api-wrong-token"), tmp_path)
+
+    assert_clean_failure(run, 3, "HTTP 401", "access-token")
+    assert "api-wrong-token" not in run.everything()
+
+
+def test_flag_without_a_release_is_not_found(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, flag="no-release"), tmp_path)
+
+    assert_clean_failure(run, 4, "No release found for flag 'no-release'", "release pipeline attached")
+
+
+def test_rate_limit_and_server_errors_are_retried_then_succeed(standin: StandIn, tmp_path: Path) -> None:
+    standin.fail_next(
+        Fault(429, headers={"Retry-After": "0"}, method="PUT"),
+        Fault(503, method="PUT"),
+    )
+
+    run = run_entrypoint(inputs_for(standin.url, max_retries="2"), tmp_path)
+
+    assert_clean_success(run)
+    assert [r.method for r in standin.requests] == ["GET", "PUT", "PUT", "PUT"]
+    retries = [line for line in run.log_lines if line.startswith("Retrying:")]
+    assert len(retries) == 2
+    assert "HTTP 429" in retries[0] and "attempt 2 of 3" in retries[0]
+    assert "HTTP 503" in retries[1] and "attempt 3 of 3" in retries[1]
+    assert run.outputs["started"] == "true"
+
+
+def test_server_errors_until_retries_run_out_fail_with_the_last_failure(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    standin.fail_next(*[Fault(502, b"Bad gateway", method="GET") for _ in range(2)])
+
+    run = run_entrypoint(inputs_for(standin.url, max_retries="1"), tmp_path)
+
+    assert_clean_failure(run, 5, "failed after 2 attempts", "HTTP 502 Bad gateway")
+    assert standin.writes == []
+
+
+def test_outside_github_the_outputs_are_printed_as_json(standin: StandIn, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ENTRYPOINT),
+            "--project",
+            "demo",
+            "--flag",
+            "new-checkout",
+            "--phase",
+            "QA",
+            "--base-uri",
+            standin.url,
+        ],
+        env={"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout.strip().splitlines()[-1])
+    assert document["phase-name"] == "QA"
+    assert document["started"] == "true"
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_help_documents_every_input_and_the_exit_codes(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ENTRYPOINT), "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"HOME": str(tmp_path)},
+    )
+
+    assert result.returncode == 0
+    for flag in (
+        "--project",
+        "--flag",
+        "--phase",
+        "--status",
+        "--audiences",
+        "--base-uri",
+        "--max-retries",
+        "--request-timeout",
+        "--wait-for",
+        "--wait-timeout",
+        "--poll-interval",
+        "--dry-run",
+    ):
+        assert flag in result.stdout
+    assert "exit codes:" in result.stdout and "LD_ACCESS_TOKEN" in result.stdout
