@@ -72,7 +72,8 @@ class ActionRun:
 def parse_output_file(text: str) -> dict[str, str]:
     """Parse ``$GITHUB_OUTPUT`` exactly as the runner's file-command reader does."""
     outputs: dict[str, str] = {}
-    lines = text.split("\n")
+    # The runner ends a line at LF, or at CRLF (the CR is dropped); a lone CR is kept.
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()
     index = 0
@@ -150,7 +151,7 @@ def _finish(returncode: int, stdout: str, stderr: str, tmp: Path) -> ActionRun:
         returncode,
         stdout,
         stderr,
-        parse_output_file(output_file.read_text(encoding="utf-8")) if output_file.exists() else {},
+        parse_output_file(output_file.read_bytes().decode("utf-8")) if output_file.exists() else {},
         summary_file.read_text(encoding="utf-8") if summary_file.exists() else "",
         commands,
         plain,

@@ -72,6 +72,7 @@ class Recorded:
     body: bytes
     status: int = 0
     response: bytes = b""
+    scripted: bool = False  # answered by a Fault, not by the stand-in's own state
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -309,6 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
             standin.requests.append(record)
         fault = standin.next_fault(method)
         if fault is not None:
+            record.scripted = True
             time.sleep(fault.delay)
             if fault.drop:
                 self.close_connection = True

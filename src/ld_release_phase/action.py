@@ -74,8 +74,11 @@ def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock:
         outcome = Outcome(updated, phase.id, before, changed=True)
     runner.info(change_sentence(outcome))
 
-    if inputs.wait_for is not WaitFor.NONE and not inputs.dry_run:
-        outcome = _wait(outcome, inputs, client, runner, clock)
+    if inputs.wait_for is not WaitFor.NONE:
+        if inputs.dry_run:
+            runner.info(f"Dry run: not waiting for the phase to be {inputs.wait_for.value}.")
+        else:
+            outcome = _wait(outcome, inputs, client, runner, clock)
     return outcome
 
 

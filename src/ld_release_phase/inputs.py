@@ -244,6 +244,15 @@ class ActionInputs(BaseModel):
             return True
         raise _fail(f"must be true or false; got {_quote(value)}.")
 
+    @model_validator(mode="after")
+    def _can_wait_for_status(self) -> ActionInputs:
+        if self.wait_for is not WaitFor.NONE and self.status is PhaseStatus.PAUSED:
+            raise _fail(
+                f"{self.wait_for.value!r} cannot be met by a phase this step pauses; "
+                "set wait-for: none with status: Paused."
+            )
+        return self
+
 
 INPUT_NAMES: tuple[str, ...] = tuple(field.alias or name for name, field in ActionInputs.model_fields.items())
 REQUIRED_INPUTS = ("access-token", "project", "flag", "phase")
@@ -268,7 +277,7 @@ def parse_inputs(raw: Mapping[str, str]) -> ActionInputs:
 
 
 def error_input_name(location: tuple[int | str, ...]) -> str:
-    field = str(location[0]) if location else "inputs"
+    field = str(location[0]) if location else "wait-for"
     known = ActionInputs.model_fields.get(field)
     return (known.alias or field) if known else field
 

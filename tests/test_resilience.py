@@ -1,0 +1,244 @@
+"""Faults through the stand-in: what is retried, how long it waits, and how it ends.
+
+These run the action in-process (the same ``main`` the entrypoint calls) with a fake clock,
+so a 10-second rate-limit wait is asserted, not slept.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_in_process
+from standin import Fault, StandIn
+
+
+def retry_lines(run: ActionRun) -> list[str]:
+    return [line for line in run.log_lines if line.startswith("Retrying:")]
+
+
+def assert_failed_cleanly(run: ActionRun, code: int) -> None:
+    assert run.returncode == code, run.stdout
+    assert len(run.annotations("error")) == 1
+    assert run.outputs == {}
+    assert "Traceback" not in run.everything()
+    assert TOKEN not in run.everything()
+
+
+def test_retry_after_seconds_is_honoured(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+    standin.fail_next(Fault(429, headers={"Retry-After": "7"}, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+
+    assert run.returncode == 0
+    assert len(clock.sleeps) == 1
+    assert 7.0 <= clock.sleeps[0] <= 8.0
+    assert [r.method for r in standin.requests] == ["GET", "PUT", "PUT"]
+    assert run.outputs["started"] == "true"
+    (line,) = retry_lines(run)
+    assert "HTTP 429" in line and "retrying in 7." in line and "attempt 2 of 6" in line
+
+
+def test_retry_after_as_an_http_date_is_honoured(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock(wall=1_700_000_000.0)
+    standin.fail_next(Fault(429, headers={"Retry-After": "Tue, 14 Nov 2023 22:13:40 GMT"}, method="GET"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+
+    assert run.returncode == 0
+    assert 20.0 <= clock.sleeps[0] <= 21.0  # the date is 20 s after the fake clock's "now"
+
+
+def test_ratelimit_reset_epoch_millis_is_honoured(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+    reset_ms = int((clock.time() + 12) * 1000)
+    standin.fail_next(Fault(429, headers={"X-Ratelimit-Reset": str(reset_ms)}, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+
+    assert run.returncode == 0
+    assert 12.0 <= clock.sleeps[0] <= 13.5
+
+
+def test_ratelimit_reset_in_the_past_waits_only_briefly(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+    reset_ms = int((clock.time() - 3600) * 1000)  # clock skew: LaunchDarkly's "reset" already passed
+    standin.fail_next(Fault(429, headers={"X-Ratelimit-Reset": str(reset_ms)}, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+
+    assert run.returncode == 0
+    assert 0.0 <= clock.sleeps[0] <= 0.25
+
+
+def test_rate_limit_without_headers_waits_about_ten_seconds(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+    standin.fail_next(Fault(429, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+
+    assert run.returncode == 0
+    assert 10.0 <= clock.sleeps[0] <= 11.0
+
+
+def test_optimistic_locking_conflict_is_retried(standin: StandIn, tmp_path: Path) -> None:
+    body = json.dumps({"code": "optimistic_locking_error", "message": "conflict", "id": "r-409"}).encode()
+    standin.fail_next(Fault(409, body, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+
+    assert run.returncode == 0
+    assert "optimistic_locking_error" in retry_lines(run)[0]
+    assert len(standin.writes) == 2
+
+
+def test_server_errors_back_off_exponentially_with_jitter(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+    standin.fail_next(*[Fault(status, method="PUT") for status in (500, 502, 503, 504)])
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+
+    assert run.returncode == 0
+    assert len(clock.sleeps) == 4
+    for attempt, slept in enumerate(clock.sleeps):
+        ceiling = 0.5 * 2**attempt
+        assert ceiling / 2 <= slept <= ceiling
+    assert len(retry_lines(run)) == 4
+
+
+def test_dropped_connection_is_retried(standin: StandIn, tmp_path: Path) -> None:
+    standin.fail_next(Fault(drop=True, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+
+    assert run.returncode == 0
+    assert "connection failed" in retry_lines(run)[0]
+
+
+def test_read_timeout_is_retried(standin: StandIn, tmp_path: Path) -> None:
+    standin.fail_next(Fault(200, delay=0.6, method="GET"))
+
+    run = run_in_process(inputs_for(standin.url, request_timeout="0.2s"), tmp_path, FakeClock())
+
+    assert run.returncode == 0
+    assert "no answer within 0.2s" in retry_lines(run)[0]
+
+
+def test_when_retries_run_out_one_error_names_the_last_failure(standin: StandIn, tmp_path: Path) -> None:
+    standin.fail_next(
+        Fault(503, method="PUT"),
+        Fault(
+            429,
+            json.dumps({"code": "rate_limited", "message": "slow down"}).encode(),
+            {"Retry-After": "1"},
+            method="PUT",
+        ),
+    )
+
+    run = run_in_process(inputs_for(standin.url, max_retries="1"), tmp_path, FakeClock())
+
+    assert_failed_cleanly(run, 5)
+    assert "failed after 2 attempts: HTTP 429 rate_limited: slow down" in run.error.message
+    assert "rate limiting" in run.error.message  # the hint
+    assert len(standin.writes) == 2
+
+
+def test_max_retries_zero_makes_a_single_attempt(standin: StandIn, tmp_path: Path) -> None:
+    standin.fail_next(Fault(500, method="GET"))
+
+    run = run_in_process(inputs_for(standin.url, max_retries="0"), tmp_path, FakeClock())
+
+    assert_failed_cleanly(run, 5)
+    assert "failed after 1 attempt:" in run.error.message
+    assert len(standin.requests) == 1
+
+
+@pytest.mark.parametrize("status", [400, 404, 405, 410, 422])
+def test_other_client_errors_are_never_retried(standin: StandIn, tmp_path: Path, status: int) -> None:
+    standin.fail_next(Fault(status, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+
+    assert run.returncode in (4, 5)
+    assert len(standin.writes) == 1
+    assert retry_lines(run) == []
+
+
+def test_a_wait_longer_than_the_retry_budget_fails_at_once(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+    standin.fail_next(Fault(429, headers={"Retry-After": "3600"}, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+
+    assert_failed_cleanly(run, 5)
+    assert clock.sleeps == []
+    assert "failed after 1 attempt" in run.error.message
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"<html>Bad gateway</html>", "is not JSON: <html>Bad gateway</html>"),
+        (b"", "is not JSON: (empty body)"),
+        (b'{"name": "x"}', "is not a release: phases: Field required"),
+        (b'{"phases": [{"_name": "no id"}]}', "is not a release: phases.0._id: Field required"),
+        (b"[1, 2]", "is not a release"),
+    ],
+)
+def test_malformed_answers_are_api_failures_not_tracebacks(
+    standin: StandIn, tmp_path: Path, body: bytes, says: str
+) -> None:
+    standin.fail_next(Fault(200, body, method="GET"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+
+    assert_failed_cleanly(run, 5)
+    assert says in run.error.message
+    assert standin.writes == []
+
+
+def test_update_answer_without_the_phase_is_an_api_failure(standin: StandIn, tmp_path: Path) -> None:
+    standin.fail_next(Fault(200, json.dumps({"name": "x", "phases": []}).encode(), method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+
+    assert_failed_cleanly(run, 5)
+    assert "does not include phase 'Testing'" in run.error.message
+
+
+def test_redirects_are_not_followed_so_the_token_stays_home(standin: StandIn, tmp_path: Path) -> None:
+    elsewhere = StandIn(token=TOKEN)
+    elsewhere.add_release("demo", "new-checkout")
+    elsewhere.start()
+    try:
+        standin.fail_next(
+            Fault(307, b"", {"Location": f"{elsewhere.url}/api/v2/flags/demo/new-checkout/release"})
+        )
+        run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+    finally:
+        elsewhere.stop()
+
+    assert_failed_cleanly(run, 5)
+    assert "HTTP 307" in run.error.message and "not followed" in run.error.message
+    assert elsewhere.requests == []
+
+
+def test_oversized_answers_are_refused(standin: StandIn, tmp_path: Path) -> None:
+    standin.fail_next(Fault(200, b"[" + b"0," * (5 * 1024 * 1024) + b"0]", method="GET"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+
+    assert_failed_cleanly(run, 5)
+    assert "larger than 8 MiB" in run.error.message
+
+
+def test_unreachable_host_is_retried_then_fails_with_a_network_hint(tmp_path: Path) -> None:
+    clock = FakeClock()
+    run = run_in_process(inputs_for("http://127.0.0.1:9", max_retries="2"), tmp_path, clock)
+
+    assert_failed_cleanly(run, 5)
+    assert "failed after 3 attempts: connection failed" in run.error.message
+    assert "network" in run.error.message
+    assert len(clock.sleeps) == 2

@@ -1,0 +1,235 @@
+"""Hostile data and secrets: nothing from outside can issue a workflow command, forge an
+output, or reveal the token."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
+from ld_release_phase import action as action_module
+from ld_release_phase.client import encode_segment
+from ld_release_phase.errors import ActionError
+from ld_release_phase.runner import Runner
+from standin import Fault, StandIn
+
+OUTPUT_NAMES = {
+    "status",
+    "started",
+    "complete",
+    "changed",
+    "phase-id",
+    "phase-name",
+    "next-phase-id",
+    "next-phase-name",
+    "release-version",
+    "release-pipeline-key",
+    "release",
+}
+HOSTILE_TEXTS = [
+    "::warning::pwned",
+    "QA\n::warning title=x::pwned\n::add-mask::everything",
+    "QA\r\n::error::forged",
+    "  ::notice::indented",
+    "ok\nstatus<<EOF\nforged\nEOF\nstarted=forged",
+    "ok\nghadelimiter_00000000-0000-0000-0000-000000000000\nstarted=forged",
+    "| table | break |\n<script>alert(1)</script> **bold** `code`",
+    "::stop-commands::abc\n::warning::inside\n::abc::",
+    "%0A::warning::percent-escaped",
+]
+
+
+def assert_only_own_commands(run: ActionRun) -> None:
+    """The only workflow commands are this action's own, and the only mask is the token."""
+    allowed = {"add-mask", "notice", "error", "group", "endgroup", "debug"}
+    assert {command.name for command in run.commands} <= allowed, run.commands
+    assert [c.message for c in run.commands if c.name == "add-mask"] == [TOKEN]
+    assert len(run.annotations("notice")) + len(run.annotations("error")) == 1
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_TEXTS)
+def test_hostile_phase_names_cannot_issue_commands_or_forge_outputs(
+    standin: StandIn, tmp_path: Path, hostile: str
+) -> None:
+    phase = standin.phase("demo", "new-checkout", "QA")
+    phase["_name"] = hostile
+    phase["_audiences"][0]["name"] = hostile
+    standin.releases[("demo", "new-checkout")]["name"] = hostile
+
+    run = run_entrypoint(inputs_for(standin.url, phase=phase["_id"]), tmp_path)
+
+    assert run.returncode == 0, run.stdout
+    assert_only_own_commands(run)
+    assert set(run.outputs) == OUTPUT_NAMES
+    # Delivered intact inside its heredoc (the runner itself reads CRLF as a line end).
+    assert run.outputs["phase-name"] == hostile.replace("\r\n", "\n")
+    assert run.outputs["started"] == "true"
+    assert run.outputs["status"] == "Started"
+    for line in run.summary.splitlines():
+        assert "<script>" not in line
+        assert not line.startswith("::")
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_TEXTS)
+def test_hostile_error_messages_cannot_issue_commands(standin: StandIn, tmp_path: Path, hostile: str) -> None:
+    body = json.dumps({"code": "invalid_request", "message": hostile, "id": hostile})
+    standin.fail_next(Fault(400, body.encode(), method="PUT"))
+
+    run = run_entrypoint(inputs_for(standin.url), tmp_path)
+
+    assert run.returncode == 5
+    assert_only_own_commands(run)
+    assert run.outputs == {}
+
+
+def test_hostile_input_values_cannot_issue_commands(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(
+        inputs_for(
+            standin.url, phase="x\n::warning::from-input", status="::error::s", audiences="::notice::a"
+        ),
+        tmp_path,
+    )
+
+    assert run.returncode == 2
+    assert_only_own_commands(run)
+    assert standin.requests == []
+
+
+def test_token_echoed_by_launchdarkly_is_redacted_everywhere(standin: StandIn, tmp_path: Path) -> None:
+    # An error that quotes the token, and a release whose text fields carry it.
+    standin.phase("demo", "new-checkout", "QA")["_name"] = f"QA {TOKEN}"
+    standin.fail_next(
+        Fault(
+            400,
+            json.dumps({"code": "bad", "message": f"token {TOKEN} is odd", "id": TOKEN}).encode(),
+            method="PUT",
+        )
+    )
+
+    failed = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path / "a", {"RUNNER_DEBUG": "1"})
+    standin.phase("demo", "new-checkout", "Testing")["_name"] = f"Testing {TOKEN}"
+    succeeded = run_entrypoint(
+        inputs_for(standin.url, phase=f"Testing {TOKEN}"), tmp_path / "b", {"RUNNER_DEBUG": "1"}
+    )
+
+    assert failed.returncode == 5
+    assert succeeded.returncode == 0
+    for run in (failed, succeeded):
+        assert TOKEN not in run.everything()
+        assert "***" in run.everything()
+    assert succeeded.outputs["phase-name"] == "Testing ***"
+
+
+def test_debug_mode_shows_bodies_fenced_and_never_the_token(standin: StandIn, tmp_path: Path) -> None:
+    standin.phase("demo", "new-checkout", "Production")["_name"] = "::warning::in-a-body"
+
+    run = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path, {"RUNNER_DEBUG": "1"})
+
+    assert run.returncode == 0
+    assert_only_own_commands(run)
+    groups = [c.message for c in run.commands if c.name == "group"]
+    assert len(groups) == 2
+    assert groups[0].startswith("GET /api/v2/flags/demo/new-checkout/release → HTTP 200")
+    assert any('"::warning::in-a-body"' in line for line in run.log_lines)  # shown, but inert
+    assert '{"status":"Started"}' in run.log_lines
+    assert TOKEN not in run.everything()
+
+
+def test_without_debug_bodies_stay_out_of_the_log(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url), tmp_path)
+
+    assert run.returncode == 0
+    assert not any("releasePipelineKey" in line for line in run.log_lines)
+    assert [c for c in run.commands if c.name == "group"] == []
+
+
+def test_phase_ids_from_launchdarkly_are_percent_encoded_in_the_path(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    hostile_id = "../../flags/other?x=1#frag id"
+    standin.phase("demo", "new-checkout", "QA")["_id"] = hostile_id
+
+    run = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path)
+
+    assert run.returncode == 0, run.stdout
+    assert standin.writes[0].path == (
+        "/api/v2/projects/demo/flags/new-checkout/release/phases/..%2F..%2Fflags%2Fother%3Fx%3D1%23frag%20id"
+    )
+    assert run.outputs["phase-id"] == hostile_id
+
+
+@pytest.mark.parametrize(
+    ("segment", "encoded"),
+    [
+        ("a/b", "a%2Fb"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("a b?c#d%", "a%20b%3Fc%23d%25"),
+        ("ok-key_1.2", "ok-key_1.2"),
+    ],
+)
+def test_path_segments_cannot_change_the_url(segment: str, encoded: str) -> None:
+    assert encode_segment(segment) == encoded
+
+
+def test_an_output_value_holding_the_heredoc_delimiter_is_refused(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    output.write_text("")
+    runner = Runner({"GITHUB_OUTPUT": str(output)}, io.StringIO())
+    fixed = "00000000-0000-0000-0000-000000000000"
+
+    with (
+        mock.patch("actions_toolkit.file_command.uuid4", return_value=fixed),
+        pytest.raises(ActionError) as caught,
+    ):
+        runner.set_outputs({"phase-name": f"x\nghadelimiter_{fixed}\nstarted=true"})
+
+    assert "refused" in caught.value.message
+    assert output.read_text() == ""
+
+
+def test_an_unexpected_bug_is_reported_plainly_without_the_token(standin: StandIn, tmp_path: Path) -> None:
+    with mock.patch.object(action_module, "resolve_phase", side_effect=RuntimeError(f"boom {TOKEN}")):
+        quiet = run_in_process(inputs_for(standin.url), tmp_path / "a", FakeClock())
+        debug = run_in_process(inputs_for(standin.url), tmp_path / "b", FakeClock(), {"RUNNER_DEBUG": "1"})
+
+    for run in (quiet, debug):
+        assert run.returncode == 1
+        assert run.error.properties["title"] == "Internal error"
+        assert "RuntimeError: boom ***" in run.error.message
+        assert TOKEN not in run.everything()
+        assert standin.writes == []
+    assert "Traceback" not in quiet.everything()
+    assert any(line.startswith("Traceback") for line in debug.log_lines)
+
+
+def test_multi_line_secret_is_masked_line_by_line(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    runner = Runner({"GITHUB_ACTIONS": "true"}, stream)
+
+    runner.mask("first-line-secret\nsecond-line-secret")
+    runner.info("leak first-line-secret and second-line-secret")
+
+    lines = stream.getvalue().splitlines()
+    assert sorted(lines[:3]) == sorted(
+        [
+            "::add-mask::first-line-secret%0Asecond-line-secret",
+            "::add-mask::first-line-secret",
+            "::add-mask::second-line-secret",
+        ]
+    )
+    assert lines[3] == "leak *** and ***"
+
+
+def test_outside_github_no_mask_command_prints_the_token(tmp_path: Path) -> None:
+    log, out = io.StringIO(), io.StringIO()
+    runner = Runner({}, log, out)
+
+    runner.mask(TOKEN)
+    runner.error(f"bad {TOKEN}", title="Oops")
+
+    assert TOKEN not in log.getvalue()
+    assert log.getvalue() == "error: Oops: bad ***\n"
