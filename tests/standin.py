@@ -288,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ACKs add ~40 ms to each answer and would swamp any timing taken against the stand-in.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read the recorded requests instead."""
 
     def do_GET(self) -> None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from harness import ENTRYPOINT, TOKEN, ActionRun, inputs_for, run_entrypoint
 from standin import Fault, StandIn
 

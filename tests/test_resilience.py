@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_in_process
 from standin import Fault, StandIn
 

@@ -9,11 +9,13 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
+
 from ld_release_phase import action as action_module
 from ld_release_phase.client import encode_segment
 from ld_release_phase.errors import ActionError
 from ld_release_phase.runner import Runner
+
+from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
 from standin import Fault, StandIn
 
 OUTPUT_NAMES = {
