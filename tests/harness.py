@@ -176,11 +176,15 @@ def runner_env(inputs: dict[str, str], tmp: Path, extra: dict[str, str] | None =
 
 
 def run_entrypoint(
-    inputs: dict[str, str], tmp: Path, extra_env: dict[str, str] | None = None, python: str = sys.executable
+    inputs: dict[str, str],
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    python: str = sys.executable,
+    script: Path = ENTRYPOINT,
 ) -> ActionRun:
     """Run ``entrypoint.py`` in a child process with nothing but the runner's environment."""
     result = subprocess.run(
-        [python, str(ENTRYPOINT)],
+        [python, str(script)],
         env=runner_env(inputs, tmp, extra_env),
         capture_output=True,
         text=True,

@@ -18,7 +18,8 @@ _MARKS = {
     PhaseStatus.READY_TO_START: "○",
     PhaseStatus.NOT_STARTED: "·",
 }
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+# Enough to keep text inert: with '[' escaped no link or image can form, so '(' and ')' are safe.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 
 @dataclass(frozen=True)

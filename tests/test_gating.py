@@ -1,0 +1,303 @@
+"""Gating a deploy: waiting, dry runs, idempotent re-runs, the step summary, conveniences."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ld_release_phase.inputs import parse_inputs
+
+from harness import TOKEN, FakeClock, inputs_for, run_entrypoint, run_in_process
+from standin import Fault, StandIn
+
+
+def test_dry_run_reads_and_validates_but_writes_nothing(standin: StandIn, tmp_path: Path) -> None:
+    audiences = '[{"environmentKey": "qa", "notifyTeamKeys": ["qa-team"]}]'
+
+    run = run_entrypoint(inputs_for(standin.url, phase="QA", audiences=audiences, dry_run="true"), tmp_path)
+
+    assert run.returncode == 0, run.stdout
+    assert [r.method for r in standin.requests] == ["GET"]
+    assert (
+        f"Dry run: would send PUT {standin.url}/api/v2/projects/demo/flags/new-checkout/release/phases/"
+        in ("\n".join(run.log_lines))
+    )
+    body_lines = run.log_lines[run.log_lines.index("{") :]
+    assert json.loads("\n".join(body_lines[: body_lines.index("}") + 1])) == {
+        "status": "Started",
+        "audiences": [{"audienceId": "aud-qa", "notifyTeamKeys": ["qa-team"]}],
+    }
+    assert run.outputs["changed"] == "false"
+    assert (run.outputs["status"], run.outputs["started"]) == ("NotStarted", "false")
+    assert TOKEN not in run.everything()
+    assert "dry run, nothing was changed" in run.annotations("notice")[0].message
+
+
+def test_dry_run_still_refuses_bad_audiences(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(
+        inputs_for(standin.url, phase="QA", audiences='[{"audienceName": "Nope"}]', dry_run="true"), tmp_path
+    )
+
+    assert run.returncode == 2
+    assert "audienceName 'Nope' is not an audience of phase 'QA'" in run.error.message
+
+
+def test_a_second_identical_run_writes_nothing(standin: StandIn, tmp_path: Path) -> None:
+    first = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path / "first")
+    second = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path / "second")
+
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert len(standin.writes) == 1
+    assert first.outputs["changed"] == "true"
+    assert second.outputs["changed"] == "false"
+    assert second.outputs["started"] == "true"
+    assert "already Started; nothing to change" in second.annotations("notice")[0].message
+
+
+def test_starting_a_phase_that_already_completed_is_a_no_op(live_standin: StandIn, tmp_path: Path) -> None:
+    live_standin.set_phase("demo", "new-checkout", "Testing", "Complete")
+
+    run = run_entrypoint(inputs_for(live_standin.url, phase="Testing", status="active"), tmp_path)
+
+    assert run.returncode == 0
+    assert live_standin.writes == []
+    assert (run.outputs["changed"], run.outputs["complete"], run.outputs["status"]) == (
+        "false",
+        "true",
+        "completed",
+    )
+
+
+def test_wait_for_started_returns_at_once_when_met(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+
+    run = run_in_process(inputs_for(standin.url, wait_for="started"), tmp_path, clock)
+
+    assert run.returncode == 0
+    assert clock.sleeps == []
+    assert [r.method for r in standin.requests] == ["GET", "PUT"]
+    assert "Waited 0s (0 polls) for the phase to be started." in run.summary
+
+
+def test_wait_for_complete_polls_until_the_phase_completes(live_standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+
+    def complete_on_third_poll(server: StandIn, gets: int) -> None:
+        if gets == 4:  # the first GET is the action's initial read
+            server.set_phase("demo", "new-checkout", "Testing", "Complete")
+
+    live_standin.on_get = complete_on_third_poll
+
+    run = run_in_process(
+        inputs_for(live_standin.url, wait_for="complete", poll_interval="20s"), tmp_path, clock
+    )
+
+    assert run.returncode == 0, run.stdout
+    assert clock.sleeps == [20.0, 20.0, 20.0]
+    assert (run.outputs["complete"], run.outputs["status"], run.outputs["changed"]) == (
+        "true",
+        "completed",
+        "true",
+    )
+    changes = [line for line in run.log_lines if line.startswith("Phase 'Testing': active →")]
+    assert changes == ["Phase 'Testing': active → completed after 1m."]  # one line per change, not per poll
+    assert "Waited 1m (3 polls) for the phase to be complete." in run.summary
+
+
+def test_wait_that_never_completes_fails_near_its_timeout_having_polled(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+
+    run = run_in_process(
+        inputs_for(standin.url, wait_for="complete", wait_timeout="1m", poll_interval="15s"), tmp_path, clock
+    )
+
+    assert run.returncode == 6
+    assert sum(clock.sleeps) == 60.0
+    assert len([r for r in standin.requests if r.method == "GET"]) == 1 + 4
+    assert run.error.properties["title"] == "Timed out waiting for the phase"
+    assert "was not complete after 1m (4 polls); its last status was Started" in run.error.message
+    assert run.outputs == {}
+
+
+def test_poll_interval_longer_than_the_remaining_time_is_cut_to_the_deadline(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+
+    run = run_in_process(
+        inputs_for(standin.url, wait_for="complete", wait_timeout="50", poll_interval="30"), tmp_path, clock
+    )
+
+    assert run.returncode == 6
+    assert clock.sleeps == [30.0, 20.0]
+
+
+@pytest.mark.parametrize(
+    ("change", "title"),
+    [
+        (
+            lambda s: s.releases[("demo", "new-checkout")].__setitem__("_canceledAt", 1700000000000),
+            "Release canceled",
+        ),
+        (lambda s: s.set_phase("demo", "new-checkout", "Testing", "Paused"), "Phase paused"),
+    ],
+)
+def test_cancel_or_pause_during_the_wait_fails_fast(
+    standin: StandIn, tmp_path: Path, change: object, title: str
+) -> None:
+    clock = FakeClock()
+
+    def on_get(server: StandIn, gets: int) -> None:
+        if gets == 2:
+            change(server)  # type: ignore[operator]
+
+    standin.on_get = on_get
+
+    run = run_in_process(inputs_for(standin.url, wait_for="complete", wait_timeout="1h"), tmp_path, clock)
+
+    assert run.returncode == 6
+    assert run.error.properties["title"] == title
+    assert clock.sleeps == [15.0]
+
+
+def test_a_canceled_release_is_refused_before_any_write(standin: StandIn, tmp_path: Path) -> None:
+    standin.releases[("demo", "new-checkout")]["_canceledAt"] = 1700000000000
+
+    run = run_entrypoint(inputs_for(standin.url), tmp_path)
+
+    assert run.returncode == 6
+    assert "was canceled" in run.error.message
+    assert standin.writes == []
+
+
+def test_polling_rides_out_rate_limits(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+
+    def complete_on_first_poll(server: StandIn, gets: int) -> None:
+        if gets == 1:  # the action's own read: the first poll after it will be rate limited
+            server.fail_next(Fault(429, headers={"Retry-After": "5"}, method="GET"))
+        if gets == 2:  # the retried poll (scripted answers are not counted)
+            server.set_phase("demo", "new-checkout", "Testing", "Complete")
+
+    standin.on_get = complete_on_first_poll
+
+    run = run_in_process(inputs_for(standin.url, wait_for="complete"), tmp_path, clock)
+
+    assert run.returncode == 0, run.stdout
+    assert clock.sleeps[0] == 15.0  # the poll interval
+    assert 5.0 <= clock.sleeps[1] <= 6.0  # then the rate-limit wait, honoured
+    assert run.outputs["complete"] == "true"
+
+
+def test_next_phase_outputs_chain_to_the_following_step(standin: StandIn, tmp_path: Path) -> None:
+    first = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path / "1")
+    second = run_entrypoint(inputs_for(standin.url, phase=first.outputs["next-phase-id"]), tmp_path / "2")
+
+    assert first.outputs["phase-name"] == "Testing"
+    assert second.outputs["phase-name"] == "QA"
+    assert second.outputs["next-phase-name"] == "Production"
+
+
+def test_step_summary_shows_every_phase_the_target_and_the_change(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, phase="QA", wait_for="started"), tmp_path)
+
+    rows = [line for line in run.summary.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [row.split("|")[2].strip() for row in rows] == ["Testing", "QA", "Production"]
+    assert [row.split("|")[1].strip() for row in rows] == ["", "➡️", ""]
+    assert "Production EU (prod-eu), Production US (prod-us)" in rows[2]
+    assert "Phase 'QA': NotStarted → Started." in run.summary
+    assert "for the phase to be started" in run.summary
+    assert TOKEN not in run.summary
+
+
+@pytest.mark.parametrize(
+    ("entry", "sent_id"),
+    [
+        ({"audienceName": "Production US"}, "aud-prod-us"),
+        ({"audienceName": "production eu"}, "aud-prod-eu"),
+        ({"environmentKey": "prod-eu"}, "aud-prod-eu"),
+        ({"audienceId": "aud-prod-us"}, "aud-prod-us"),
+    ],
+)
+def test_audiences_named_by_name_or_environment_send_the_id(
+    standin: StandIn, tmp_path: Path, entry: dict[str, str], sent_id: str
+) -> None:
+    entry_with_config = entry | {"notifyMemberIds": ["m-1"]}
+
+    run = run_entrypoint(
+        inputs_for(standin.url, phase="Production", audiences=json.dumps([entry_with_config])), tmp_path
+    )
+
+    assert run.returncode == 0, run.stdout
+    assert standin.writes[0].json()["audiences"] == [{"audienceId": sent_id, "notifyMemberIds": ["m-1"]}]
+
+
+def test_ambiguous_environment_key_lists_what_exists(standin: StandIn, tmp_path: Path) -> None:
+    production = standin.phase("demo", "new-checkout", "Production")
+    production["_audiences"][1]["environment"]["key"] = "prod-eu"
+
+    run = run_entrypoint(
+        inputs_for(standin.url, phase="Production", audiences='[{"environmentKey": "prod-eu"}]'), tmp_path
+    )
+
+    assert run.returncode == 2
+    assert "matches more than one audience" in run.error.message
+    assert "Production EU (id aud-prod-eu, environment prod-eu)" in run.error.message
+    assert standin.writes == []
+
+
+def test_an_entry_must_name_exactly_one_audience(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(
+        inputs_for(
+            standin.url, audiences='[{"audienceId": "a", "audienceName": "b"}, {"notifyTeamKeys": []}]'
+        ),
+        tmp_path,
+    )
+
+    assert run.returncode == 2
+    assert "audiences[0]: each entry needs exactly one of" in run.error.message
+    assert "(got audienceId and audienceName)" in run.error.message
+    assert "audiences[1]: each entry needs exactly one of" in run.error.message
+
+
+@pytest.mark.parametrize(
+    ("given", "resolved"),
+    [
+        ("commercial", "https://app.launchdarkly.com"),
+        ("federal", "https://app.launchdarkly.us"),
+        ("EU", "https://app.eu.launchdarkly.com"),
+        ("", "https://app.launchdarkly.com"),
+        ("https://relay.example.com/", "https://relay.example.com"),
+        ("http://localhost:8765", "http://localhost:8765"),
+        ("http://[::1]:8765", "http://[::1]:8765"),
+        ("http://127.0.0.2", "http://127.0.0.2"),
+    ],
+)
+def test_base_uri_presets_and_loopback_http(given: str, resolved: str) -> None:
+    inputs = parse_inputs(
+        {"access-token": TOKEN, "project": "p", "flag": "f", "phase": "x", "base-uri": given}
+    )
+
+    assert inputs.base_uri == resolved
+
+
+def test_waiting_on_a_phase_this_step_pauses_is_refused(standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(inputs_for(standin.url, status="Paused", wait_for="started"), tmp_path)
+
+    assert run.returncode == 2
+    assert run.error.properties["title"] == "Invalid input 'wait-for'"
+    assert standin.requests == []
+
+
+def test_dry_run_does_not_wait(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+
+    run = run_in_process(inputs_for(standin.url, wait_for="complete", dry_run="true"), tmp_path, clock)
+
+    assert run.returncode == 0
+    assert clock.sleeps == []
+    assert "Dry run: not waiting for the phase to be complete." in run.log_lines

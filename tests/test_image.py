@@ -1,0 +1,128 @@
+"""The image, proved without a Docker engine.
+
+The Dockerfile installs the hashed runtime lock with ``scripts/install-runtime.sh`` and copies a
+few paths. These tests do the same into a fresh virtual environment and a fresh directory (no dev
+dependencies, no repository checkout), then run the action from there against the stand-in.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import ROOT, inputs_for, run_entrypoint
+from standin import StandIn
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+FORBIDDEN = {"pygithub", "cryptography", "pynacl", "pyjwt", "cffi"}
+SIZE_TARGET_MB = 15.0
+# What a fresh environment (and the base image) holds before the lock is installed.
+BASE_PACKAGES = {"pip", "setuptools", "pkg_resources", "_distutils_hack", "distutils"}
+
+
+def locked_packages() -> dict[str, str]:
+    text = (ROOT / "requirements" / "runtime.txt").read_text()
+    return {name.lower(): version for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M)}
+
+
+def copied_paths() -> list[str]:
+    return [source for line in re.findall(r"^COPY (.+)$", DOCKERFILE, re.M) for source in line.split()[:-1]]
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(python, action directory) laid out as the image has them."""
+    root = tmp_path_factory.mktemp("image")
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)
+    python = root / "venv" / "bin" / "python"
+    subprocess.run(
+        ["sh", str(ROOT / "scripts" / "install-runtime.sh"), str(python)], check=True, capture_output=True
+    )
+    action_dir = root / "action"
+    for source in copied_paths():
+        origin = ROOT / source
+        target = action_dir / source
+        if origin.is_dir():
+            shutil.copytree(origin, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, target)
+    return python, action_dir
+
+
+def installed(python: Path) -> dict[str, str]:
+    listing = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    pairs = (line.split("==") for line in listing.splitlines() if "==" in line)
+    return {name.lower().replace("_", "-"): version for name, version in pairs} | {}
+
+
+def test_the_environment_holds_exactly_the_locked_set(image: tuple[Path, Path]) -> None:
+    python, _ = image
+    present = {name: v for name, v in installed(python).items() if name not in {"pip", "setuptools"}}
+
+    assert present == locked_packages()
+    assert not FORBIDDEN & set(present)
+
+
+def test_the_locked_set_alone_runs_the_action(
+    image: tuple[Path, Path], standin: StandIn, tmp_path: Path
+) -> None:
+    python, action_dir = image
+    entrypoint = action_dir / "entrypoint.py"
+    assert entrypoint.exists()
+
+    run = run_entrypoint(
+        inputs_for(standin.url, phase="next", audiences="- environmentKey: test\n"),
+        tmp_path,
+        python=str(python),
+        script=entrypoint,
+    )
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outputs["phase-name"] == "Testing"
+    assert standin.writes[0].json() == {"status": "Started", "audiences": [{"audienceId": "aud-test"}]}
+
+
+def test_the_installed_runtime_fits_the_size_target(image: tuple[Path, Path]) -> None:
+    python, _ = image
+    site = next((python.parent.parent / "lib").glob("python3*/site-packages"))
+    ours = [p for p in site.iterdir() if p.name.split("-")[0].lower() not in BASE_PACKAGES]
+    size = sum(
+        f.stat().st_size
+        for path in ours
+        for f in ([path] if path.is_file() else path.rglob("*"))
+        if f.is_file()
+    )
+
+    assert size / 1e6 <= SIZE_TARGET_MB, f"runtime set is {size / 1e6:.1f} MB"
+
+
+def test_dockerfile_pins_base_and_runs_as_the_runner_needs() -> None:
+    base = re.search(r"^FROM (\S+)", DOCKERFILE, re.M)
+    assert base is not None
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base.group(1)), base.group(1)
+    assert not re.search(r"^USER ", DOCKERFILE, re.M)
+    assert 'ENTRYPOINT ["/usr/local/bin/python", "/action/entrypoint.py"]' in DOCKERFILE
+    assert "PYTHONUNBUFFERED=1" in DOCKERFILE
+    assert "scripts/install-runtime.sh" in DOCKERFILE
+    assert "compileall" in DOCKERFILE
+
+
+def test_dockerignore_lets_through_everything_the_dockerfile_copies() -> None:
+    allowed = [
+        line[1:].rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+
+    assert sorted(path.rstrip("/") for path in copied_paths() if path != "./") == sorted(allowed)

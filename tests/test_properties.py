@@ -1,0 +1,132 @@
+"""Property: whatever strings arrive as inputs, a run ends in success or one clean ``::error``.
+
+Never a traceback, never a write for invalid input, never the token in anything a person or a
+later step can read.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ld_release_phase.cli import execute
+from ld_release_phase.errors import ActionError, ExitCode
+from ld_release_phase.inputs import INPUT_NAMES, parse_inputs
+from ld_release_phase.runner import Runner
+
+from harness import FakeClock, parse_log, parse_output_file
+from standin import StandIn
+
+PLAUSIBLE = {
+    "project": ["demo", "other", "a/b", ""],
+    "flag": ["new-checkout", "missing", "..", ""],
+    "phase": ["Testing", "qa", "next", "1234a56b7c89d012345e6703", "Nope", ""],
+    "status": ["Started", "active", "complete", "not-started", "Paused", "bogus", ""],
+    "audiences": [
+        "",
+        '[{"audienceId": "aud-qa"}]',
+        '[{"environmentKey": "prod-eu", "notifyTeamKeys": ["t"]}]',
+        "- audienceName: Test\n",
+        "[1]",
+        "{",
+    ],
+    "max-retries": ["0", "1", "x", ""],
+    "request-timeout": ["1s", "0", ""],
+    "wait-for": ["none", "started", "complete", "sometime", ""],
+    "wait-timeout": ["30s", "1m", "eternity", ""],
+    "poll-interval": ["15s", "1", "0", ""],
+    "dry-run": ["true", "false", "maybe", ""],
+}
+any_text = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+def value_for(name: str) -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(PLAUSIBLE[name]), any_text)
+
+
+tokens = st.from_regex(r"api-[a-z0-9]{8,24}", fullmatch=True)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[StandIn]:
+    standin = StandIn()
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+def run_once(server: StandIn, raw: dict[str, str]) -> tuple[int, str, dict[str, str], str, int]:
+    with server.lock:
+        server.requests.clear()
+        server.faults.clear()
+        server.releases.clear()
+        server.add_release("demo", "new-checkout")
+    with tempfile.TemporaryDirectory() as tmp:
+        output, summary = Path(tmp, "out"), Path(tmp, "summary")
+        output.write_text("")
+        summary.write_text("")
+        env = {"GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true"}
+        stream = io.StringIO()
+        runner = Runner(env, stream)
+        runner.mask(raw["access-token"])
+        code = execute(raw, runner, FakeClock())
+        return (
+            code,
+            stream.getvalue(),
+            parse_output_file(output.read_text()),
+            summary.read_text(),
+            len(server.writes),
+        )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), token=tokens)
+def test_any_inputs_end_cleanly(server: StandIn, data: st.DataObject, token: str) -> None:
+    raw = {name: data.draw(value_for(name), label=name) for name in PLAUSIBLE}
+    raw["access-token"] = token
+    raw["base-uri"] = server.url
+    server.token = token
+
+    code, stdout, outputs, summary, writes = run_once(server, raw)
+
+    commands, _ = parse_log(stdout)
+    assert code in {int(c) for c in ExitCode} - {int(ExitCode.INTERNAL)}, stdout
+    assert "Traceback" not in stdout
+    visible = "\n".join(line for line in stdout.splitlines() if not line.startswith("::add-mask::"))
+    assert token not in visible + summary + "".join(outputs.values())
+    errors = [c for c in commands if c.name == "error"]
+    if code == 0:
+        assert errors == []
+        assert outputs["phase-id"]
+    else:
+        assert len(errors) == 1
+        assert outputs == {}
+    try:
+        parse_inputs(raw)
+    except ActionError:
+        assert code == ExitCode.BAD_INPUT
+        assert writes == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(raw=st.fixed_dictionaries(dict.fromkeys(INPUT_NAMES, any_text)))
+def test_input_parsing_never_raises_anything_but_an_action_error(raw: dict[str, str]) -> None:
+    caught: ActionError | None = None
+    try:
+        inputs = parse_inputs(raw)
+    except ActionError as error:
+        caught = error
+    if caught is None:
+        assert inputs.project == raw["project"].strip()
+        return
+    assert caught.exit_code is ExitCode.BAD_INPUT
+    assert caught.title.startswith("Invalid input '") or caught.title.endswith(" invalid inputs")
+    secret = raw["access-token"].strip()
+    if len(secret) >= 8:
+        assert secret not in caught.message
