@@ -15,9 +15,10 @@ from standin import StandIn
 @functools.cache
 def _oracle() -> ModuleType:
     """LaunchDarkly's generated models: slow to import, so once per session, in tests only."""
-    import launchdarkly_api.models
+    from launchdarkly_api import models
 
-    return launchdarkly_api.models
+    module: ModuleType = models
+    return module
 
 
 def assert_matches_launchdarkly(standin: StandIn) -> None:

@@ -78,7 +78,7 @@ def test_wait_for_started_returns_at_once_when_met(standin: StandIn, tmp_path: P
     assert run.returncode == 0
     assert clock.sleeps == []
     assert [r.method for r in standin.requests] == ["GET", "PUT"]
-    assert "Waited 0s (0 polls) for the phase to be started." in run.summary
+    assert "The phase was already started; no waiting needed." in run.summary
 
 
 def test_wait_for_complete_polls_until_the_phase_completes(live_standin: StandIn, tmp_path: Path) -> None:
@@ -210,7 +210,7 @@ def test_step_summary_shows_every_phase_the_target_and_the_change(standin: Stand
     assert [row.split("|")[1].strip() for row in rows] == ["", "➡️", ""]
     assert "Production EU (prod-eu), Production US (prod-us)" in rows[2]
     assert "Phase 'QA': NotStarted → Started." in run.summary
-    assert "for the phase to be started" in run.summary
+    assert "The phase was already started; no waiting needed." in run.summary
     assert TOKEN not in run.summary
 
 

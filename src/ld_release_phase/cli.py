@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import traceback
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import ACTION_NAME, __version__
 from .action import make_client, report, run
@@ -16,6 +14,9 @@ from .errors import ActionError, ExitCode
 from .inputs import INPUT_NAMES, parse_inputs
 from .report import failure_summary
 from .runner import Runner
+
+if TYPE_CHECKING:
+    import argparse
 
 TOKEN_ENV = "LD_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 _HELP = {
@@ -44,6 +45,8 @@ EXIT_CODES = """exit codes:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # noqa: PLC0415 - terminal use only; a workflow run reads INPUT_* instead
+
     parser = argparse.ArgumentParser(
         prog=ACTION_NAME,
         description="Set the status of a LaunchDarkly release-pipeline phase and print the "
@@ -100,6 +103,8 @@ def execute(raw: Mapping[str, str], runner: Runner, clock: Clock) -> int:
             title="Internal error",
         )
         if runner.debug_enabled:
+            import traceback  # noqa: PLC0415 - only a bug in debug mode gets here
+
             runner.verbatim(traceback.format_exc())
         return int(ExitCode.INTERNAL)
     return int(ExitCode.OK)

@@ -13,7 +13,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -361,6 +360,8 @@ def _rate_limit_wait(headers: Any, now: float) -> float | None:
         try:
             return max(0.0, float(retry_after))
         except ValueError:
+            from email.utils import parsedate_to_datetime  # noqa: PLC0415 - rare: an HTTP-date
+
             try:
                 return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
             except (TypeError, ValueError):

@@ -8,7 +8,7 @@ into one :class:`ActionError` naming each input by its ``action.yml`` name.
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -68,7 +68,8 @@ def _fail(message: str) -> PydanticCustomError:
 class GuardianConfigInput(BaseModel):
     """``releaseGuardianConfiguration`` exactly as LaunchDarkly's ``ReleaserAudienceConfigInput``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # Only runs that pass audiences need these validators: they are built on first use.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     monitoringWindowMilliseconds: Annotated[StrictInt, Field(ge=0)] | None = None
     rolloutWeight: Annotated[StrictInt, Field(ge=0)] | None = None
@@ -84,7 +85,7 @@ class AudienceInput(BaseModel):
     ``audienceId`` and are replaced by the resolved id before anything is sent.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     audienceId: StrictStr | None = None
     audienceName: StrictStr | None = None
@@ -108,7 +109,9 @@ class AudienceInput(BaseModel):
         return self.model_dump(exclude_unset=True, exclude={"audienceId", "audienceName", "environmentKey"})
 
 
-_AUDIENCES = TypeAdapter(list[AudienceInput])
+@functools.cache
+def _audiences_adapter() -> TypeAdapter[list[AudienceInput]]:
+    return TypeAdapter(list[AudienceInput])
 
 
 class ActionInputs(BaseModel):
@@ -192,7 +195,7 @@ class ActionInputs(BaseModel):
         if not isinstance(document, list):
             raise _fail(f"must be a list of audience entries; got {_json_type(document)}.")
         try:
-            return tuple(_AUDIENCES.validate_python(document))
+            return tuple(_audiences_adapter().validate_python(document))
         except ValidationError as error:
             raise _fail(_describe_audience_errors(error)) from None
 
@@ -372,6 +375,8 @@ def _parse_base_uri(value: str) -> str:
 def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
+    import ipaddress  # noqa: PLC0415 - only plain-http base URIs need it
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -401,7 +406,7 @@ def _human(seconds: float) -> str:
 def human_duration(seconds: float) -> str:
     """A duration for log lines: 90 -> '1m30s', 5 -> '5s', 0.25 -> '0.25s'."""
     if seconds < 60:
-        return f"{seconds:.3g}s" if seconds != int(seconds) else f"{int(seconds)}s"
+        return f"{round(seconds, 1):g}s"
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")

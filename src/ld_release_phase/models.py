@@ -148,6 +148,9 @@ class Release(_Lenient):
 class ApiErrorBody(_Lenient):
     """LaunchDarkly's error body: ``{"code", "message", "id"}``; every field may be missing."""
 
+    # Only failing runs read one: build its validator then, not at import.
+    model_config = ConfigDict(defer_build=True)
+
     code: str = ""
     message: str = ""
     id: str = ""

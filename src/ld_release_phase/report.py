@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -120,6 +119,8 @@ def failure_summary(error: ActionError) -> str:
 
 
 def wait_note(reached: str, waited: float, polls: int) -> str:
+    if polls == 0:
+        return f"The phase was already {reached}; no waiting needed."
     polled = f"{polls} poll{'s' if polls != 1 else ''}"
     return f"Waited {human_duration(waited)} ({polled}) for the phase to be {reached}."
 
@@ -135,4 +136,5 @@ def _yes(value: bool) -> str:
 def _md(text: str) -> str:
     """Text from LaunchDarkly, safe inside Markdown and a table cell: no HTML, no markup."""
     flat = " ".join(text.split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)

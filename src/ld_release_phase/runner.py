@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
@@ -122,7 +122,7 @@ class Runner:
         if not self.in_github:
             self._write(self._redact(text))
             return
-        fence = secrets.token_hex(16)
+        fence = uuid.uuid4().hex  # unguessable: text inside cannot end the fence early
         self._write(f"::stop-commands::{fence}")
         for line in self._redact(text).splitlines():
             self._write(line)

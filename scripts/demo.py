@@ -1,0 +1,68 @@
+"""``make demo``: the action against the LaunchDarkly stand-in, run as the GitHub runner runs it.
+
+Starts the stand-in on loopback with a three-phase release, then runs ``entrypoint.py`` in a
+child process a few times (environment variables only, as in a workflow) and shows each run's
+log, its exit code, and the outputs read back from ``$GITHUB_OUTPUT``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests")]
+
+from harness import TOKEN, ActionRun, run_entrypoint  # noqa: E402
+
+from standin import StandIn  # noqa: E402
+
+SCENARIOS = [
+    (
+        "Dry run of the next phase, naming its audience by environment",
+        {
+            "phase": "next",
+            "dry-run": "true",
+            "audiences": "- environmentKey: test\n  notifyTeamKeys: [qa-team]\n",
+        },
+    ),
+    ("Start the next phase and wait until it has started", {"phase": "next", "wait-for": "started"}),
+    ("Run the same step again: nothing to change", {"phase": "Testing"}),
+    ("Start QA by name, in the live service's spelling", {"phase": "qa", "status": "active"}),
+    ("A typo in a status: caught before anything is sent", {"phase": "Production", "status": "strated"}),
+]
+
+
+def show(title: str, run: ActionRun) -> None:
+    print(f"\n=== {title}")
+    print("--- log (as the runner receives it)")
+    for line in run.stdout.splitlines():
+        print(f"  {line}")
+    print(f"--- exit code {run.returncode}; outputs:")
+    for name, value in run.outputs.items():
+        shown = value if len(value) <= 70 else value[:67] + "..."
+        print(f"  {name:<21} {shown}")
+
+
+def main() -> None:
+    standin = StandIn(token=TOKEN, spelling="live")
+    standin.add_release("demo", "new-checkout")
+    url = standin.start()
+    print(f"LaunchDarkly stand-in listening on {url} (project 'demo', flag 'new-checkout')")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for index, (title, inputs) in enumerate(SCENARIOS):
+                base = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "base-uri": url}
+                run = run_entrypoint(base | inputs, Path(tmp) / str(index))
+                show(title, run)
+            print("\n--- step summary of the last successful run:\n")
+            print((Path(tmp) / "3" / "summary.md").read_text())
+    finally:
+        standin.stop()
+    writes = [f"{r.method} {r.path.rsplit('/', 1)[-1]} {r.body.decode()}" for r in standin.writes]
+    print(f"The stand-in saw {len(standin.requests)} requests; writes: {writes}")
+
+
+if __name__ == "__main__":
+    main()
