@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml examples/*.yml
-	$(BIN)/zizmor --offline --min-severity medium .
+	$(BIN)/zizmor --offline --min-severity medium --config zizmor.yml . examples/*.yml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

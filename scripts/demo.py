@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests")]
 
 from harness import TOKEN, ActionRun, run_entrypoint  # noqa: E402
-
 from standin import StandIn  # noqa: E402
 
 SCENARIOS = [

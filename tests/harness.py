@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -165,6 +166,9 @@ def runner_env(inputs: dict[str, str], tmp: Path, extra: dict[str, str] | None =
     (tmp / "summary.md").write_text("")
     (tmp / "home").mkdir(exist_ok=True)
     env = {f"INPUT_{name.replace(' ', '_').upper()}": value for name, value in inputs.items()}
+    # Coverage's own variables, when a measured test run set them, so child runs are counted
+    # too; the action never reads them.
+    env = {key: value for key, value in os.environ.items() if key.startswith("COVERAGE_")} | env
     env |= {
         "GITHUB_OUTPUT": str(tmp / "output.txt"),
         "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),

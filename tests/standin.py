@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -141,6 +142,13 @@ def demo_release(spelling: str = "spec") -> JSON:
     }
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: fault tests hang up mid-answer (timeouts, oversized bodies, TLS refusals)."""
+
+
 class StandIn:
     """State and behaviour; the HTTP handler below only translates to and from it."""
 
@@ -153,7 +161,8 @@ class StandIn:
         self.on_get: Callable[[StandIn, int], None] | None = None
         self.lock = threading.RLock()
         self._gets = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
+        self._scheme = "http"
         self._thread: threading.Thread | None = None
 
     # -- set-up from tests ------------------------------------------------------------------
@@ -182,10 +191,17 @@ class StandIn:
 
     # -- server lifecycle -------------------------------------------------------------------
 
-    def start(self, port: int = 0) -> str:
+    def start(self, port: int = 0, host: str = "127.0.0.1", tls: tuple[str, str] | None = None) -> str:
+        """Serve on ``host:port``; with ``tls`` (certificate, key files), over HTTPS."""
         handler = type("Handler", (_Handler,), {"standin": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), handler)
+        self._scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self.url
@@ -193,7 +209,9 @@ class StandIn:
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        host, port = self._server.server_address[:2]
+        assert isinstance(host, str)
+        return f"{self._scheme}://{host}:{port}"
 
     def stop(self) -> None:
         if self._server is not None:
@@ -337,7 +355,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve a LaunchDarkly stand-in on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="and this private key (PEM)")
     parser.add_argument("--token", default="api-demo-token")
     parser.add_argument("--project", default="demo")
     parser.add_argument("--flag", default="new-checkout")
@@ -345,7 +366,7 @@ def main() -> None:
     args = parser.parse_args()
     standin = StandIn(token=args.token, spelling=args.spelling)
     standin.add_release(args.project, args.flag)
-    standin.start(args.port)
+    standin.start(args.port, args.host, (args.tls_cert, args.tls_key) if args.tls_cert else None)
     print(f"LaunchDarkly stand-in on {standin.url} (project {args.project}, flag {args.flag})", flush=True)
     try:
         threading.Event().wait()

@@ -413,3 +413,49 @@ def test_help_documents_every_input_and_the_exit_codes(tmp_path: Path) -> None:
     ):
         assert flag in result.stdout
     assert "exit codes:" in result.stdout and "LD_ACCESS_TOKEN" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def private_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for localhost, as a proxy or private CA would present."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_https_with_a_private_ca_from_requests_ca_bundle(private_ca: tuple[str, str], tmp_path: Path) -> None:
+    standin = StandIn(token=TOKEN)
+    standin.add_release("demo", "new-checkout")
+    url = standin.start(tls=private_ca).replace("127.0.0.1", "localhost")
+    try:
+        trusted = run_entrypoint(inputs_for(url), tmp_path / "a", {"REQUESTS_CA_BUNDLE": private_ca[0]})
+        untrusted = run_entrypoint(inputs_for(url, max_retries="3"), tmp_path / "b")
+    finally:
+        standin.stop()
+
+    assert_clean_success(trusted)
+    assert trusted.outputs["started"] == "true"
+    assert_clean_failure(untrusted, 5, "TLS verification failed", "REQUESTS_CA_BUNDLE")
+    assert len(standin.writes) == 1  # the untrusted run never got past the handshake, and was not retried

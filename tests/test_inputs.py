@@ -194,7 +194,16 @@ def test_phase_state_is_read_from_whatever_the_api_sent(
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(5, "5s"), (0.5, "0.5s"), (1.6e-06, "0s"), (59.94, "59.9s"), (60, "1m"), (90, "1m30s"), (3725, "1h2m5s")]
+    ("seconds", "text"),
+    [
+        (5, "5s"),
+        (0.5, "0.5s"),
+        (1.6e-06, "0s"),
+        (59.94, "59.9s"),
+        (60, "1m"),
+        (90, "1m30s"),
+        (3725, "1h2m5s"),
+    ],
 )
 def test_human_durations(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text

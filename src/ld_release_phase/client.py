@@ -201,6 +201,16 @@ class LaunchDarklyClient:
                 stream=True,
             )
             outcome = _Attempt(response, _read_capped(response))
+        except requests.exceptions.SSLError as error:
+            # Not transient: retrying cannot fix a certificate.
+            raise ActionError(
+                "TLS verification failed",
+                f"{method} {path}: the TLS certificate of {self._base_uri} could not be verified "
+                f"({_root_cause(error)}).",
+                "Check base-uri. Behind a proxy or with a private CA, point REQUESTS_CA_BUNDLE at "
+                "the CA's certificate (set it in the step's env).",
+                ExitCode.API_FAILURE,
+            ) from None
         except requests.Timeout:
             outcome = _Attempt(failure=f"no answer within {self._policy.timeout:g}s")
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:

@@ -93,12 +93,13 @@ class Runner:
 
     def _command(self, name: str, message: str, title: str = "") -> None:
         if not self.in_github:
-            if name in ("notice", "warning", "error"):
+            # In a terminal: annotations as "error: Title: message", groups as their title line.
+            if name in ("notice", "error"):
                 heading = f"{name}: {title}" if title else name
                 self._write(
                     one_line(self._redact(heading)) + ": " + self._redact(message).replace("\n", "\n  ")
                 )
-            elif name in ("group", "debug"):
+            elif name == "group":
                 self._write(one_line(self._redact(message)))
             return
         properties = {"title": self._redact(title)} if title else {}
@@ -107,15 +108,8 @@ class Runner:
     def notice(self, message: str, title: str = "") -> None:
         self._command("notice", message, title)
 
-    def warning(self, message: str, title: str = "") -> None:
-        self._command("warning", message, title)
-
     def error(self, message: str, title: str = "") -> None:
         self._command("error", message, title)
-
-    def debug(self, message: str) -> None:
-        if self.debug_enabled:
-            self._command("debug", message)
 
     def verbatim(self, text: str) -> None:
         """Print multi-line text from outside with workflow commands switched off around it."""
