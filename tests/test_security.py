@@ -140,12 +140,35 @@ def test_debug_mode_shows_bodies_fenced_and_never_the_token(standin: StandIn, tm
     assert TOKEN not in run.everything()
 
 
-def test_without_debug_bodies_stay_out_of_the_log(standin: StandIn, tmp_path: Path) -> None:
+def test_without_debug_each_call_is_a_group_of_details_but_no_bodies(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    standin.fail_next(
+        Fault(429, headers={"Retry-After": "0", "X-Ratelimit-Route-Remaining": "0"}, method="PUT")
+    )
+
     run = run_entrypoint(inputs_for(standin.url), tmp_path)
 
     assert run.returncode == 0
     assert not any("releasePipelineKey" in line for line in run.log_lines)
-    assert [c for c in run.commands if c.name == "group"] == []
+    groups = [c.message for c in run.commands if c.name == "group"]
+    assert [title.split(" → ")[0] for title in groups] == [
+        "GET /api/v2/flags/demo/new-checkout/release",
+        "PUT /api/v2/projects/demo/flags/new-checkout/release/phases/1234a56b7c89d012345e6701",
+        "PUT /api/v2/projects/demo/flags/new-checkout/release/phases/1234a56b7c89d012345e6701",
+    ]
+    assert groups[2].endswith("(attempt 2)")
+    assert len([c for c in run.commands if c.name == "endgroup"]) == 3
+    headers = [line for line in run.log_lines if line.startswith("Request headers: ")]
+    assert headers[0].startswith(
+        "Request headers: Authorization: ***, LD-API-Version: beta, Accept: application/json"
+    )
+    assert "Content-Type: application/json" in headers[1]
+    assert any(
+        line.startswith("Response: HTTP 429") and "X-Ratelimit-Route-Remaining: 0" in line
+        for line in run.log_lines
+    )
+    assert TOKEN not in run.everything()
 
 
 def test_phase_ids_from_launchdarkly_are_percent_encoded_in_the_path(

@@ -28,15 +28,26 @@ class RunnerClientLog:
         title = f"{exchange.method} {exchange.path} → {answer} in {exchange.elapsed * 1000:.0f} ms"
         if exchange.attempt > 1:
             title += f" (attempt {exchange.attempt})"
-        if not self._runner.debug_enabled:
-            self._runner.info(title)
-            return
-        with self._runner.group(title):
+        runner = self._runner
+        with runner.group(title):
+            runner.info(f"{exchange.method} {exchange.url}")
+            runner.info("Request headers: " + _header_list(exchange.request_headers))
+            received = f"{answer}, {len(exchange.response_body.encode())} bytes"
+            if exchange.response_headers:
+                received += "; " + _header_list(exchange.response_headers)
+            runner.info(f"Response: {received}")
+            if not runner.debug_enabled:
+                runner.info("Bodies are shown when the run has step debug logging on.")
+                return
             if exchange.request_body:
-                self._runner.info("Request body:")
-                self._runner.verbatim(exchange.request_body)
-            self._runner.info("Response body:")
-            self._runner.verbatim(exchange.response_body or "(empty)")
+                runner.info("Request body:")
+                runner.verbatim(exchange.request_body)
+            runner.info("Response body:")
+            runner.verbatim(exchange.response_body or "(empty)")
+
+
+def _header_list(headers: dict[str, str]) -> str:
+    return ", ".join(f"{name}: {value}" for name, value in headers.items())
 
 
 def make_client(inputs: ActionInputs, runner: Runner, clock: Clock | None = None) -> LaunchDarklyClient:

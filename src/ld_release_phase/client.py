@@ -59,15 +59,25 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Exchange:
-    """One HTTP request and its answer, for the log (bodies only shown in debug mode)."""
+    """One HTTP request and its answer, for the log (bodies only shown in debug mode).
+
+    ``request_headers`` never holds the token: ``Authorization`` is already ``***``.
+    """
 
     method: str
     path: str
+    url: str
     attempt: int
     status: int | None
     elapsed: float
+    request_headers: dict[str, str]
+    response_headers: dict[str, str]
     request_body: str
     response_body: str
+
+
+# Response headers worth a line in the log: rate-limit state and what came back.
+_SHOWN_RESPONSE_HEADERS = ("content-type", "retry-after", "x-ratelimit-")
 
 
 class ClientLog(Protocol):
@@ -224,13 +234,22 @@ class LaunchDarklyClient:
             ) from None
         self._log.exchange(
             Exchange(
-                method,
-                path,
-                attempt,
-                outcome.status,
-                self._clock.monotonic() - started,
-                data.decode() if data else "",
-                outcome.body.decode("utf-8", "replace") if outcome.body else outcome.failure,
+                method=method,
+                path=path,
+                url=self.url(path),
+                attempt=attempt,
+                status=outcome.status,
+                elapsed=self._clock.monotonic() - started,
+                request_headers=headers | {"Authorization": "***"},
+                response_headers={
+                    name: value
+                    for name, value in (
+                        outcome.response.headers.items() if outcome.response is not None else ()
+                    )
+                    if name.lower().startswith(_SHOWN_RESPONSE_HEADERS)
+                },
+                request_body=data.decode() if data else "",
+                response_body=outcome.body.decode("utf-8", "replace") if outcome.body else outcome.failure,
             )
         )
         return outcome
