@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests")]
 
-from harness import TOKEN, runner_env  # noqa: E402
+from harness import TOKEN, inputs_for, runner_env  # noqa: E402
 from standin import StandIn  # noqa: E402
 
 BENCH_DIR = ROOT / ".bench"
@@ -129,13 +129,7 @@ def main() -> None:
     url = standin.start()
     phase_id = standin.phase("demo", "new-checkout", "Testing")["_id"]
     put_url = f"{url}/api/v2/projects/demo/flags/new-checkout/release/phases/{phase_id}"
-    inputs = {
-        "access-token": TOKEN,
-        "project": "demo",
-        "flag": "new-checkout",
-        "phase": "Testing",
-        "base-uri": url,
-    }
+    inputs = inputs_for(url, phase="Testing")
     action_times, action_rss, bare_times, bare_rss, floor_times, calls = [], [], [], [], [], []
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,9 +36,8 @@ def assert_matches_launchdarkly(standin: StandIn) -> None:
             models.PipelineRelease.from_dict(served)
 
 
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
-    server = StandIn(token=TOKEN)
+def _serve(spelling: str) -> Iterator[StandIn]:
+    server = StandIn(token=TOKEN, spelling=spelling)
     server.add_release("demo", "new-checkout")
     server.start()
     try:
@@ -46,16 +45,15 @@ def standin() -> Iterator[StandIn]:
     finally:
         server.stop()
     assert_matches_launchdarkly(server)
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    """The stand-in answering in the spec's status spelling (``Started``)."""
+    yield from _serve("spec")
 
 
 @pytest.fixture
 def live_standin() -> Iterator[StandIn]:
-    """The stand-in answering in the live service's kebab-case status spelling."""
-    server = StandIn(token=TOKEN, spelling="live")
-    server.add_release("demo", "new-checkout")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-    assert_matches_launchdarkly(server)
+    """The stand-in answering in the live service's kebab-case status spelling (``active``)."""
+    yield from _serve("live")

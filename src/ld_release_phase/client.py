@@ -126,7 +126,6 @@ class LaunchDarklyClient:
             "Accept": "application/json",
             "User-Agent": f"{ACTION_NAME}/{__version__} python-requests/{requests.__version__}",
         }
-        self.calls = 0
 
     # -- the two calls the action makes -----------------------------------------------------
 
@@ -199,7 +198,6 @@ class LaunchDarklyClient:
         if data is not None:
             headers["Content-Type"] = "application/json"
         started = self._clock.monotonic()
-        self.calls += 1
         try:
             response = self._session.request(
                 method,

@@ -26,6 +26,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -46,9 +47,12 @@ DEFAULT_BASE_URI = BASE_URI_PRESETS["commercial"]
 # called, so it is refused here even though path parameters are also percent-encoded.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,255}")
 MAX_RETRIES_LIMIT = 10
-MAX_REQUEST_TIMEOUT = 300.0
-MAX_WAIT_TIMEOUT = 6 * 3600.0  # a GitHub-hosted job cannot run longer
-MIN_POLL_INTERVAL = 1.0
+# Duration inputs: (default, lowest, highest) in seconds, by field.
+DURATIONS = {
+    "request_timeout": (30.0, 0.1, 300.0),
+    "wait_timeout": (900.0, 1.0, 6 * 3600.0),  # a GitHub-hosted job cannot run longer than 6h
+    "poll_interval": (15.0, 1.0, 3600.0),
+}
 STATUS_CHOICES = ", ".join(status.value for status in PhaseStatus)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -127,10 +131,10 @@ class ActionInputs(BaseModel):
     audiences: tuple[AudienceInput, ...] | None = None
     base_uri: str = Field(DEFAULT_BASE_URI, alias="base-uri")
     max_retries: int = Field(5, alias="max-retries")
-    request_timeout: float = Field(30.0, alias="request-timeout")
+    request_timeout: float = Field(DURATIONS["request_timeout"][0], alias="request-timeout")
     wait_for: WaitFor = Field(WaitFor.NONE, alias="wait-for")
-    wait_timeout: float = Field(900.0, alias="wait-timeout")
-    poll_interval: float = Field(15.0, alias="poll-interval")
+    wait_timeout: float = Field(DURATIONS["wait_timeout"][0], alias="wait-timeout")
+    poll_interval: float = Field(DURATIONS["poll_interval"][0], alias="poll-interval")
     dry_run: bool = Field(False, alias="dry-run")
 
     @field_validator("access_token", mode="before")
@@ -213,10 +217,11 @@ class ActionInputs(BaseModel):
             raise _fail(f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}; got {_quote(value)}.")
         return int(value)
 
-    @field_validator("request_timeout", mode="before")
+    @field_validator("request_timeout", "wait_timeout", "poll_interval", mode="before")
     @classmethod
-    def _request_timeout(cls, value: str) -> float:
-        return _parse_duration(value, default=30.0, low=0.1, high=MAX_REQUEST_TIMEOUT)
+    def _duration(cls, value: str, info: ValidationInfo) -> float:
+        default, low, high = DURATIONS[info.field_name or ""]
+        return _parse_duration(value, default=default, low=low, high=high)
 
     @field_validator("wait_for", mode="before")
     @classmethod
@@ -226,16 +231,6 @@ class ActionInputs(BaseModel):
             return WaitFor(folded)
         except ValueError:
             raise _fail(f"must be one of none, started, complete; got {_quote(value)}.") from None
-
-    @field_validator("wait_timeout", mode="before")
-    @classmethod
-    def _wait_timeout(cls, value: str) -> float:
-        return _parse_duration(value, default=900.0, low=1.0, high=MAX_WAIT_TIMEOUT)
-
-    @field_validator("poll_interval", mode="before")
-    @classmethod
-    def _poll_interval(cls, value: str) -> float:
-        return _parse_duration(value, default=15.0, low=MIN_POLL_INTERVAL, high=3600.0)
 
     @field_validator("dry_run", mode="before")
     @classmethod

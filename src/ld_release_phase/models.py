@@ -57,26 +57,11 @@ class EnvironmentSummary(_Lenient):
     color: str = ""
 
 
-class ReleaseGuardianConfiguration(_Lenient):
-    monitoring_window_milliseconds: int | None = Field(None, alias="monitoringWindowMilliseconds")
-    rollout_weight: int | None = Field(None, alias="rolloutWeight")
-    rollback_on_regression: bool | None = Field(None, alias="rollbackOnRegression")
-    randomization_unit: str | None = Field(None, alias="randomizationUnit")
-
-
-class AudienceConfiguration(_Lenient):
-    release_strategy: str | None = Field(None, alias="releaseStrategy")
-    require_approval: bool | None = Field(None, alias="requireApproval")
-    release_guardian_configuration: ReleaseGuardianConfiguration | None = Field(
-        None, alias="releaseGuardianConfiguration"
-    )
-
-
 class ReleaseAudience(_Lenient):
+    # Only what the action decides on or shows; the ``release`` output carries the rest verbatim.
     id: str = Field(alias="_id")
     name: str = ""
     environment: EnvironmentSummary | None = None
-    configuration: AudienceConfiguration | None = None
     status: str | None = None
 
     @property
