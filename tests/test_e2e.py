@@ -203,6 +203,8 @@ def test_audiences_in_yaml_are_sent_as_the_same_json(standin: StandIn, tmp_path:
 BAD_INPUTS = [
     ({"access-token": ""}, "access-token", "secrets.LD_ACCESS_TOKEN"),
     ({"access-token": "sdk-1234-5678"}, "access-token", "SDK or mobile key"),
+    ({"access-token": f"Bearer {TOKEN}"}, "access-token", "without 'Bearer '"),
+    ({"access-token": "api-one two"}, "access-token", "whitespace"),
     ({"project": ""}, "project", "required"),
     ({"project": "a/b"}, "project", "LaunchDarkly key"),
     ({"flag": "my flag"}, "flag", "LaunchDarkly key"),

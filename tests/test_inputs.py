@@ -58,6 +58,15 @@ def test_action_yml_documents_every_output_the_action_writes() -> None:
     assert set(action["outputs"]) == set(written)
 
 
+def test_the_package_and_project_versions_agree() -> None:
+    import tomllib
+
+    from ld_release_phase import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == __version__
+
+
 def test_every_input_has_a_cli_flag() -> None:
     flags = {action.dest for action in build_parser()._actions}
 

@@ -147,6 +147,11 @@ class ActionInputs(BaseModel):
                 "access-token: ${{ secrets.LD_ACCESS_TOKEN }} (check that the secret exists "
                 "and is available to this workflow)."
             )
+        if value.lower().startswith(("bearer ", "token ")):
+            raise _fail(
+                "starts with an authorization scheme; LaunchDarkly takes the raw token, so pass "
+                "it without 'Bearer '."
+            )
         if any(char.isspace() for char in value) or _CONTROL_CHARS.search(value):
             raise _fail("contains whitespace or control characters; paste the token alone.")
         if value.startswith(("sdk-", "mob-")):
