@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests")]
 
-from harness import TOKEN, inputs_for, runner_env  # noqa: E402
+from harness import TOKEN, image_python, inputs_for, runner_env  # noqa: E402
 from standin import StandIn  # noqa: E402
 
 BENCH_DIR = ROOT / ".bench"
@@ -71,11 +71,12 @@ print(time.perf_counter() - started)
 
 def runtime_python() -> Path:
     """The runtime-lock-only environment, built once and rebuilt when the lock changes."""
-    lock = (ROOT / "requirements" / "runtime.txt").read_bytes()
+    base = image_python()
+    lock = (ROOT / "requirements" / "runtime.txt").read_bytes() + base.encode()
     venv, stamp = BENCH_DIR / "venv", BENCH_DIR / "lock.txt"
     if not (stamp.exists() and stamp.read_bytes() == lock):
         shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)
         subprocess.run(
             ["sh", str(ROOT / "scripts" / "install-runtime.sh"), str(venv / "bin" / "python")], check=True
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -177,6 +178,22 @@ def runner_env(inputs: dict[str, str], tmp: Path, extra: dict[str, str] | None =
         "CI": "true",
     }
     return env | (extra or {})
+
+
+def image_python() -> str:
+    """An interpreter of the image's Python minor version (the Dockerfile's FROM), if this
+    machine has one: on PATH, or among pyenv's versions. Otherwise the current interpreter."""
+    base = re.search(r"^FROM python:(\d+\.\d+)", (ROOT / "Dockerfile").read_text(), re.M)
+    assert base is not None, "the Dockerfile's base is a python:<version> image"
+    minor = base.group(1)
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{minor}") or ""]
+    candidates += sorted(str(p) for p in pyenv_root.glob(f"versions/{minor}.*/bin/python{minor}"))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import venv"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return candidate
+    return sys.executable
 
 
 def run_entrypoint(

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from harness import ROOT, inputs_for, run_entrypoint
+from harness import ROOT, image_python, inputs_for, run_entrypoint
 from standin import StandIn
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -38,7 +37,7 @@ def copied_paths() -> list[str]:
 def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(python, action directory) laid out as the image has them."""
     root = tmp_path_factory.mktemp("image")
-    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)
+    subprocess.run([image_python(), "-m", "venv", str(root / "venv")], check=True)
     python = root / "venv" / "bin" / "python"
     subprocess.run(
         ["sh", str(ROOT / "scripts" / "install-runtime.sh"), str(python)], check=True, capture_output=True
