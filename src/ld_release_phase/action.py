@@ -83,12 +83,12 @@ def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock:
         updated = client.update_phase_status(inputs.project, inputs.flag, phase.id, body)
         _require_phase(updated, phase)
         outcome = Outcome(updated, phase.id, before, changed=True)
-    runner.info(change_sentence(outcome))
 
     if inputs.wait_for is not WaitFor.NONE:
         if inputs.dry_run:
             runner.info(f"Dry run: not waiting for the phase to be {inputs.wait_for.value}.")
         else:
+            runner.info(change_sentence(outcome))  # where things stand before the wait
             outcome = _wait(outcome, inputs, client, runner, clock)
     return outcome
 
@@ -96,7 +96,8 @@ def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock:
 def report(outcome: Outcome, inputs: ActionInputs, runner: Runner) -> None:
     runner.set_outputs(outputs(outcome))
     runner.append_summary(summary(outcome, inputs.project, inputs.flag))
-    runner.notice(one_line(change_sentence(outcome)), title=f"LaunchDarkly: {inputs.flag}")
+    sentence = change_sentence(outcome) + (f" {outcome.wait_note}" if outcome.wait_note else "")
+    runner.notice(one_line(sentence), title=f"LaunchDarkly: {inputs.flag}")
 
 
 def _wait(
@@ -113,7 +114,6 @@ def _wait(
         log=runner.info,
     )
     note = wait_note(inputs.wait_for.value, result.waited, result.polls)
-    runner.info(note)
     return Outcome(result.release, outcome.phase_id, outcome.before, outcome.changed, wait_note=note)
 
 
