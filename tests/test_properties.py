@@ -127,6 +127,9 @@ def test_input_parsing_never_raises_anything_but_an_action_error(raw: dict[str, 
         return
     assert caught.exit_code is ExitCode.BAD_INPUT
     assert caught.title.startswith("Invalid input '") or caught.title.endswith(" invalid inputs")
+    # The token input's own value is never quoted. (The same text given as another input may be
+    # quoted as that input; the runner then redacts it, which the end-to-end property checks.)
     secret = raw["access-token"].strip()
-    if len(secret) >= 8:
+    elsewhere = any(secret in value for name, value in raw.items() if name != "access-token")
+    if len(secret) >= 8 and not elsewhere:
         assert secret not in caught.message

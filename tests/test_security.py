@@ -125,6 +125,17 @@ def test_token_echoed_by_launchdarkly_is_redacted_everywhere(standin: StandIn, t
     assert succeeded.outputs["phase-name"] == "Testing ***"
 
 
+@pytest.mark.parametrize("misplaced", ["project", "flag", "phase", "status"])
+def test_a_token_pasted_into_another_input_is_never_shown(
+    standin: StandIn, tmp_path: Path, misplaced: str
+) -> None:
+    run = run_entrypoint(inputs_for(standin.url) | {misplaced: TOKEN}, tmp_path, {"RUNNER_DEBUG": "1"})
+
+    assert run.returncode != 0
+    assert TOKEN not in run.everything()
+    assert "***" in run.everything()
+
+
 def test_debug_mode_shows_bodies_fenced_and_never_the_token(standin: StandIn, tmp_path: Path) -> None:
     standin.phase("demo", "new-checkout", "Production")["_name"] = "::warning::in-a-body"
 
