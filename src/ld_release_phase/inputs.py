@@ -230,12 +230,19 @@ class ActionInputs(BaseModel):
 
     @field_validator("wait_for", mode="before")
     @classmethod
-    def _wait_for(cls, value: str) -> WaitFor:
+    def _wait_for(cls, value: str, info: ValidationInfo) -> WaitFor:
         folded = value.strip().lower() or "none"
         try:
-            return WaitFor(folded)
+            wait_for = WaitFor(folded)
         except ValueError:
             raise _fail(f"must be one of none, started, complete; got {_quote(value)}.") from None
+        # ``status`` is declared, so validated, before ``wait_for``.
+        if wait_for is not WaitFor.NONE and info.data.get("status") is PhaseStatus.PAUSED:
+            raise _fail(
+                f"{wait_for.value!r} cannot be met by a phase this step pauses; "
+                "set wait-for: none with status: Paused."
+            )
+        return wait_for
 
     @field_validator("dry_run", mode="before")
     @classmethod
@@ -246,15 +253,6 @@ class ActionInputs(BaseModel):
         if value in ("true", "True", "TRUE"):
             return True
         raise _fail(f"must be true or false; got {_quote(value)}.")
-
-    @model_validator(mode="after")
-    def _can_wait_for_status(self) -> ActionInputs:
-        if self.wait_for is not WaitFor.NONE and self.status is PhaseStatus.PAUSED:
-            raise _fail(
-                f"{self.wait_for.value!r} cannot be met by a phase this step pauses; "
-                "set wait-for: none with status: Paused."
-            )
-        return self
 
 
 INPUT_NAMES: tuple[str, ...] = tuple(field.alias or name for name, field in ActionInputs.model_fields.items())
@@ -280,7 +278,7 @@ def parse_inputs(raw: Mapping[str, str]) -> ActionInputs:
 
 
 def error_input_name(location: tuple[int | str, ...]) -> str:
-    field = str(location[0]) if location else "wait-for"
+    field = str(location[0]) if location else "inputs"
     known = ActionInputs.model_fields.get(field)
     return (known.alias or field) if known else field
 
