@@ -31,6 +31,10 @@ def test_dry_run_reads_and_validates_but_writes_nothing(standin: StandIn, tmp_pa
     }
     assert run.outputs["changed"] == "false"
     assert (run.outputs["status"], run.outputs["started"]) == ("NotStarted", "false")
+    assert (
+        "with headers Authorization: ***, LD-API-Version: beta, Accept: application/json, "
+        "User-Agent: ld-release-phase/1.0.0"
+    ) in "\n".join(run.log_lines)
     assert TOKEN not in run.everything()
     assert "dry run, nothing was changed" in run.annotations("notice")[0].message
 

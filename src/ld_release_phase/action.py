@@ -126,7 +126,7 @@ def _show_planned_request(
 ) -> None:
     url = client.url(client.phase_path(inputs.project, inputs.flag, phase.id))
     runner.info(f"Dry run: would send PUT {url}")
-    runner.info("with headers Authorization: ***, LD-API-Version: beta, Content-Type: application/json")
+    runner.info("with headers " + _header_list(client.shown_headers(with_body=True)))
     runner.verbatim(json.dumps(body, indent=2, ensure_ascii=False))
 
 

@@ -143,6 +143,17 @@ class LaunchDarklyClient:
     def url(self, path: str) -> str:
         return self._base_uri + path
 
+    def headers(self, *, with_body: bool) -> dict[str, str]:
+        """The headers a request carries; ``Content-Type`` only when it has a body."""
+        headers = dict(self._headers)
+        if with_body:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def shown_headers(self, *, with_body: bool) -> dict[str, str]:
+        """The same headers as they may appear in a log: the token as ``***``."""
+        return self.headers(with_body=with_body) | {"Authorization": "***"}
+
     def get_release(self, project: str, flag: str) -> Release:
         path = self.release_path(project, flag)
         not_found = (
@@ -194,9 +205,7 @@ class LaunchDarklyClient:
         raise self._gave_up(outcome, reason, method, path, attempt)
 
     def _send(self, method: str, path: str, data: bytes | None, attempt: int) -> _Attempt:
-        headers = dict(self._headers)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
+        headers = self.headers(with_body=data is not None)
         started = self._clock.monotonic()
         try:
             response = self._session.request(
@@ -238,7 +247,7 @@ class LaunchDarklyClient:
                 attempt=attempt,
                 status=outcome.status,
                 elapsed=self._clock.monotonic() - started,
-                request_headers=headers | {"Authorization": "***"},
+                request_headers=self.shown_headers(with_body=data is not None),
                 response_headers={
                     name: value
                     for name, value in (
