@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests")]
 
-from harness import TOKEN, ActionRun, run_entrypoint  # noqa: E402
+from harness import TOKEN, ActionRun, action_defaults, run_entrypoint  # noqa: E402
 from standin import StandIn  # noqa: E402
 
 SCENARIOS = [
@@ -26,11 +26,16 @@ SCENARIOS = [
             "audiences": "- environmentKey: test\n  notifyTeamKeys: [qa-team]\n",
         },
     ),
-    ("Start the next phase and wait until it has started", {"phase": "next", "wait-for": "started"}),
+    ("The README's step as it is: start Testing (status defaults to active)", {"phase": "Testing"}),
     ("Run the same step again: nothing to change", {"phase": "Testing"}),
-    ("Start QA by name, in the live service's spelling", {"phase": "qa", "status": "active"}),
-    ("A typo in a status: caught before anything is sent", {"phase": "Production", "status": "strated"}),
+    ("Start the next phase: QA starts, Testing completes", {"phase": "next", "wait-for": "started"}),
+    (
+        "Ask for Complete: refused before anything is sent, with what works instead",
+        {"phase": "QA", "status": "Complete"},
+    ),
 ]
+# The run whose step summary is shown at the end.
+SHOWN_SUMMARY = 3
 
 
 def show(title: str, run: ActionRun) -> None:
@@ -48,15 +53,19 @@ def main() -> None:
     standin = StandIn(token=TOKEN, spelling="live")
     standin.add_release("demo", "new-checkout")
     url = standin.start()
-    print(f"LaunchDarkly stand-in listening on {url} (project 'demo', flag 'new-checkout')")
+    print(
+        f"LaunchDarkly stand-in listening on {url} (project 'demo', flag 'new-checkout'), strict live "
+        'mode: it accepts only {"status": "active"}, as the live service does.'
+    )
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for index, (title, inputs) in enumerate(SCENARIOS):
-                base = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "base-uri": url}
-                run = run_entrypoint(base | inputs, Path(tmp) / str(index))
+                # As the runner passes a step: action.yml's defaults for every input left out.
+                step = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "base-uri": url}
+                run = run_entrypoint(action_defaults() | step | inputs, Path(tmp) / str(index))
                 show(title, run)
             print("\n--- step summary of the last successful run:\n")
-            print((Path(tmp) / "3" / "summary.md").read_text())
+            print((Path(tmp) / str(SHOWN_SUMMARY) / "summary.md").read_text())
     finally:
         standin.stop()
     writes = [f"{r.method} {r.path.rsplit('/', 1)[-1]} {r.body.decode()}" for r in standin.writes]

@@ -227,6 +227,14 @@ def run_in_process(
     return _finish(code, stream.getvalue(), "", tmp)
 
 
+def action_defaults() -> dict[str, str]:
+    """Every input's ``action.yml`` default, as the runner fills it in when a step omits it."""
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    return {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+
+
 def inputs_for(url: str, **overrides: str) -> dict[str, str]:
     inputs = {
         "access-token": TOKEN,

@@ -1,14 +1,29 @@
 """A local LaunchDarkly stand-in: the release-pipeline endpoints on loopback.
 
-Speaks the contract the action relies on: ``GET /api/v2/flags/{p}/{f}/release`` and
-``PUT /api/v2/projects/{p}/flags/{f}/release/phases/{id}``, raw-token ``Authorization`` (401),
-``LD-API-Version: beta`` (403), 404 bodies, and Release bodies whose state changes with each PUT
-the way the live service behaves (starting a phase completes the one before; a completed phase
-cannot be reopened). Status spelling is the spec's (``Started``) or the live service's
-(``active``). Tests script faults (any status, headers, body, delay, dropped connection) and
-state changes between polls.
+Speaks the contract the action relies on: ``GET /api/v2/flags/{p}/{f}/release``,
+``PUT /api/v2/projects/{p}/flags/{f}/release/phases/{id}`` (set a phase's status) and
+``PUT /api/v2/projects/{p}/flags/{f}/release`` (put a flag on a pipeline), raw-token
+``Authorization`` (401), ``LD-API-Version: beta`` (403), 404 bodies, and Release bodies whose
+state changes with each PUT. Tests script faults (any status, headers, body, delay, dropped
+connection) and state changes between polls.
 
-Run it alone for demos: ``python tests/standin.py --port 8765 --token api-demo``.
+Two modes:
+
+- ``live`` behaves as the live service was recorded behaving (see the project's API notes),
+  strictly: a new release's first phase is ``ready-to-start`` and the others ``not-started``;
+  only ``{"status": "active"}`` is accepted, anything else gets the live service's exact 400;
+  starting a phase completes the active one and makes the following one ``ready-to-start``; a
+  completed phase cannot be reopened; ids are UUIDs; phases not yet reached come without
+  ``_audiences`` and ``_creationDate``; ``_version`` starts at 0; an audience's own ``status``
+  stays ``ready-to-start``; ``releaseStrategy`` is ``""`` or ``immediate-rollout``.
+- ``spec`` follows the API specification where the live service is unknown: PascalCase
+  statuses, every documented status accepted, every required field present.
+
+Where neither the recording nor the spec says what the service answers (reopening a completed
+phase, attaching a flag that already has a release), the stand-in refuses with a 400 of its own
+wording, and the tests that rely on it do not depend on that wording.
+
+Run it alone for demos: ``python tests/standin.py --port 8765 --token api-demo-token``.
 """
 
 from __future__ import annotations
@@ -19,6 +34,7 @@ import json
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +42,7 @@ from typing import Any
 from urllib.parse import unquote
 
 JSON = dict[str, Any]
+# Each phase state as each mode spells it, keyed by the spec's name.
 SPELLINGS = {
     "spec": {
         "NotStarted": "NotStarted",
@@ -42,15 +59,15 @@ SPELLINGS = {
         "Complete": "completed",
     },
 }
-_FOLDED = {
-    "notstarted": "NotStarted",
-    "readytostart": "ReadyToStart",
-    "started": "Started",
-    "active": "Started",
-    "paused": "Paused",
-    "complete": "Complete",
-    "completed": "Complete",
+# The live service's answer to any status but "active", word for word (backticks, capital A).
+ONLY_ACTIVE = "Phase status can only be manually updated to `Active`."
+# What each mode accepts in a write: the live service only "active" (recorded); the spec lists
+# five PascalCase values, and LaunchDarkly's own prose for the endpoint names "active".
+ACCEPTED = {
+    "live": {"active": "Started"},
+    "spec": {**{name: name for name in SPELLINGS["spec"]}, "active": "Started"},
 }
+DEMO_PIPELINE = "standard-pipeline"
 
 
 @dataclass
@@ -79,7 +96,13 @@ class Recorded:
         return json.loads(self.body)
 
 
-def audience(audience_id: str, name: str, env_key: str, *, approval: bool = False) -> JSON:
+def audience(
+    audience_id: str, name: str, env_key: str, *, approval: bool = False, spelling: str = "spec"
+) -> JSON:
+    if spelling == "live":
+        strategy = "" if approval else "immediate-rollout"
+    else:
+        strategy = "monitoredRelease" if approval else "immediate"
     return {
         "_id": audience_id,
         "name": name,
@@ -93,7 +116,7 @@ def audience(audience_id: str, name: str, env_key: str, *, approval: bool = Fals
             "color": "F5A623",
         },
         "configuration": {
-            "releaseStrategy": "monitoredRelease" if approval else "immediate",
+            "releaseStrategy": strategy,
             "requireApproval": approval,
             "notifyMemberIds": [],
             "notifyTeamKeys": [],
@@ -104,39 +127,58 @@ def audience(audience_id: str, name: str, env_key: str, *, approval: bool = Fals
     }
 
 
-def demo_release(spelling: str = "spec") -> JSON:
-    """A three-phase pipeline, nothing started: Testing, QA, Production."""
-    not_started = SPELLINGS[spelling]["NotStarted"]
-    phases = [
-        ("1234a56b7c89d012345e6701", "Testing", [audience("aud-test", "Test", "test")]),
-        ("1234a56b7c89d012345e6702", "QA", [audience("aud-qa", "QA", "qa", approval=True)]),
-        (
-            "1234a56b7c89d012345e6703",
-            "Production",
-            [
-                audience("aud-prod-eu", "Production EU", "prod-eu"),
-                audience("aud-prod-us", "Production US", "prod-us"),
-            ],
-        ),
-    ]
-    return {
-        "name": "Standard release pipeline",
-        "releasePipelineKey": "standard-pipeline",
-        "releasePipelineDescription": "Test, then QA, then production",
-        "phases": [
+def _live_id(spec_id: str) -> str:
+    """The live service's ids are UUIDs; derived from the spec ids so that tests can name them."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"standin/{spec_id}"))
+
+
+# The demo pipeline: (spec id, name, audiences as (spec id, name, environment, needs approval)).
+DEMO_PHASES = [
+    ("1234a56b7c89d012345e6701", "Testing", [("aud-test", "Test", "test", False)]),
+    ("1234a56b7c89d012345e6702", "QA", [("aud-qa", "QA", "qa", True)]),
+    (
+        "1234a56b7c89d012345e6703",
+        "Production",
+        [
+            ("aud-prod-eu", "Production EU", "prod-eu", False),
+            ("aud-prod-us", "Production US", "prod-us", False),
+        ],
+    ),
+]
+
+
+def demo_release(spelling: str = "spec", pipeline_key: str = DEMO_PIPELINE) -> JSON:
+    """A three-phase release as a new one looks: Testing, QA, Production, nothing started.
+
+    The live service marks a new release's first phase ``ready-to-start``; the spec's example
+    has no such rule, so there every phase starts ``NotStarted``.
+    """
+    names = SPELLINGS[spelling]
+    ids: Callable[[str], str] = _live_id if spelling == "live" else str
+    phases = []
+    for index, (phase_id, name, audiences) in enumerate(DEMO_PHASES):
+        first_live = spelling == "live" and index == 0
+        phases.append(
             {
-                "_id": phase_id,
+                "_id": ids(phase_id),
                 "_name": name,
                 "complete": False,
                 "_creationDate": 1684262711507,
-                "_audiences": audiences,
-                "status": not_started,
+                "_audiences": [
+                    audience(ids(aud_id), aud, env, approval=approval, spelling=spelling)
+                    for aud_id, aud, env, approval in audiences
+                ],
+                "status": names["ReadyToStart" if first_live else "NotStarted"],
                 "started": False,
                 "configuration": {},
             }
-            for phase_id, name, audiences in phases
-        ],
-        "_version": 1,
+        )
+    return {
+        "name": "Standard release pipeline",
+        "releasePipelineKey": pipeline_key,
+        "releasePipelineDescription": "Test, then QA, then production",
+        "phases": phases,
+        "_version": 0 if spelling == "live" else 1,
         "_links": {},
         "_releaseVariationId": "variation-true",
     }
@@ -156,6 +198,9 @@ class StandIn:
         self.token = token
         self.spelling = spelling
         self.releases: dict[tuple[str, str], JSON] = {}
+        # Flags that exist without a release, and the pipelines a flag can be put on.
+        self.flags: set[tuple[str, str]] = set()
+        self.pipelines: dict[tuple[str, str], Callable[[], JSON]] = {}
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.on_get: Callable[[StandIn, int], None] | None = None
@@ -169,8 +214,22 @@ class StandIn:
 
     def add_release(self, project: str, flag: str, release: JSON | None = None) -> JSON:
         with self.lock:
+            self.flags.add((project, flag))
             self.releases[(project, flag)] = release or demo_release(self.spelling)
             return self.releases[(project, flag)]
+
+    def add_flag(self, project: str, flag: str) -> None:
+        """A flag that exists but is on no release pipeline yet."""
+        with self.lock:
+            self.flags.add((project, flag))
+
+    def add_pipeline(self, project: str, key: str = DEMO_PIPELINE) -> None:
+        """A release pipeline of ``project`` that a flag can be put on (the demo's three phases)."""
+        with self.lock:
+            self.pipelines[(project, key)] = lambda: demo_release(self.spelling, key)
+
+    def phase_id(self, name: str, project: str = "demo", flag: str = "new-checkout") -> str:
+        return str(self.phase(project, flag, name)["_id"])
 
     def phase(self, project: str, flag: str, name: str) -> JSON:
         with self.lock:
@@ -236,44 +295,94 @@ class StandIn:
                         self.on_get(self, self._gets)
                     release = self.releases.get((project, flag))
                     return (
-                        (200, copy.deepcopy(release))
+                        (200, self.served(release))
                         if release
                         else (404, _error("not_found", "Unknown resource"))
                     )
+                case ["api", "v2", "projects", project, "flags", flag, "release"] if method == "PUT":
+                    return self._attach(project, flag, body)
                 case ["api", "v2", "projects", project, "flags", flag, "release", "phases", phase_id] if (
                     method == "PUT"
                 ):
                     return self._update(project, flag, phase_id, body)
             return 404, _error("not_found", "Unknown resource")
 
+    def served(self, release: JSON) -> JSON:
+        """The release as this mode's service shows it: the live one leaves out the audiences
+        and creation date of phases not yet reached (recorded), though the spec requires both."""
+        shown = copy.deepcopy(release)
+        if self.spelling == "live":
+            for phase in shown["phases"]:
+                if phase["status"] == "not-started":
+                    phase.pop("_audiences", None)
+                    phase.pop("_creationDate", None)
+        return shown
+
+    def _attach(self, project: str, flag: str, body: bytes) -> tuple[int, JSON | None]:
+        """Put a flag on a release pipeline: ``{"releasePipelineKey", "releaseVariationId"?}``."""
+        try:
+            payload = json.loads(body)
+            key = payload["releasePipelineKey"]
+        except (ValueError, KeyError, TypeError):
+            return 400, _error("invalid_request", "releasePipelineKey is required")
+        if (project, flag) not in self.flags:
+            return 404, _error("not_found", "Unknown resource")
+        make = self.pipelines.get((project, str(key)))
+        if make is None:
+            return 404, _error("not_found", "Unknown release pipeline")
+        if (project, flag) in self.releases:
+            # Not recorded: the stand-in's own words for a flag that already has a release.
+            return 400, _error("invalid_request", "Flag already has a release")
+        release = make()
+        if "releaseVariationId" in payload:
+            release["_releaseVariationId"] = payload["releaseVariationId"]
+        self.releases[(project, flag)] = release
+        return 200, self.served(release)
+
     def _update(self, project: str, flag: str, phase_id: str, body: bytes) -> tuple[int, JSON | None]:
         release = self.releases.get((project, flag))
-        if release is None:
-            return 404, _error("not_found", "Unknown resource")
-        phase = next((p for p in release["phases"] if p["_id"] == phase_id), None)
-        if phase is None:
+        phase = next((p for p in release["phases"] if p["_id"] == phase_id), None) if release else None
+        if release is None or phase is None:
             return 404, _error("not_found", "release or phase not found")
         try:
             payload = json.loads(body)
-            status = _FOLDED[str(payload["status"]).replace("-", "").replace("_", "").lower()]
+            requested = payload["status"]
         except (ValueError, KeyError, TypeError):
-            return 400, _error("invalid_request", "status must be a valid phase status")
-        known = {aud["_id"] for aud in phase["_audiences"]}
-        for entry in payload.get("audiences") or []:
-            if entry.get("audienceId") not in known:
-                return 400, _error("invalid_request", f"unknown audience {entry.get('audienceId')}")
-        if phase["complete"] and status != "Complete":
-            return 400, _error("invalid_request", "Phase status can only be manually updated to Active")
+            return 400, _error("invalid_request", "status is required")
+        status = ACCEPTED[self.spelling].get(requested) if isinstance(requested, str) else None
+        refusal = self._refusal(phase, status, payload.get("audiences") or [])
+        if refusal is not None:
+            return 400, _error("invalid_request", refusal)
         if status == "Started":
-            # The live service completes the active phase when a later one starts.
-            for earlier in release["phases"]:
-                if earlier is phase:
-                    break
-                if earlier["started"] and not earlier["complete"]:
-                    self._apply(earlier, "Complete")
-        self._apply(phase, status)
+            self._start(release, phase)
+        else:
+            self._apply(phase, str(status))
         release["_version"] += 1
-        return 200, copy.deepcopy(release)
+        return 200, self.served(release)
+
+    def _refusal(self, phase: JSON, status: str | None, audiences: list[JSON]) -> str | None:
+        """Why a status update is refused (HTTP 400), or None."""
+        if status is None:
+            return ONLY_ACTIVE if self.spelling == "live" else "invalid status"
+        known = {aud["_id"] for aud in phase["_audiences"]}
+        unknown = [entry.get("audienceId") for entry in audiences if entry.get("audienceId") not in known]
+        if unknown:
+            return f"unknown audience {unknown[0]}"
+        if phase["complete"]:
+            # Recorded: a completed phase is never reopened. Its wording was not recorded.
+            return "A completed phase cannot be changed"
+        return None
+
+    def _start(self, release: JSON, phase: JSON) -> None:
+        """Start ``phase``: the phase that was running completes, the following one gets ready."""
+        phases = release["phases"]
+        for earlier in phases[: phases.index(phase)]:
+            if earlier["started"] and not earlier["complete"]:
+                self._apply(earlier, "Complete")
+        self._apply(phase, "Started")
+        following = phases[phases.index(phase) + 1 :]
+        if following and following[0]["status"] == SPELLINGS[self.spelling]["NotStarted"]:
+            self._apply(following[0], "ReadyToStart")
 
     def _apply(self, phase: JSON, status: str) -> None:
         phase["status"] = SPELLINGS[self.spelling][status]
@@ -286,6 +395,7 @@ class StandIn:
             phase["_completionDate"] = now
         if status in ("NotStarted", "ReadyToStart"):
             phase["started"] = False
+        # A paused phase keeps "started": it did start once.
 
     def next_fault(self, method: str) -> Fault | None:
         with self.lock:
@@ -317,6 +427,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -363,9 +476,15 @@ def main() -> None:
     parser.add_argument("--project", default="demo")
     parser.add_argument("--flag", default="new-checkout")
     parser.add_argument("--spelling", choices=sorted(SPELLINGS), default="live")
+    parser.add_argument(
+        "--new-flag", default="", help="also a flag with no release yet, to put on the pipeline"
+    )
     args = parser.parse_args()
     standin = StandIn(token=args.token, spelling=args.spelling)
     standin.add_release(args.project, args.flag)
+    standin.add_pipeline(args.project)
+    if args.new_flag:
+        standin.add_flag(args.project, args.new_flag)
     standin.start(args.port, args.host, (args.tls_cert, args.tls_key) if args.tls_cert else None)
     print(f"LaunchDarkly stand-in on {standin.url} (project {args.project}, flag {args.flag})", flush=True)
     try:

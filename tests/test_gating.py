@@ -108,6 +108,9 @@ def test_wait_for_complete_polls_until_the_phase_completes(live_standin: StandIn
     changes = [line for line in run.log_lines if line.startswith("Phase 'Testing': active →")]
     assert changes == ["Phase 'Testing': active → completed after 1m."]  # one line per change, not per poll
     assert "Waited 1m (3 polls) for the phase to be complete." in run.summary
+    # The wait says who can complete the phase: not LaunchDarkly on its own.
+    waiting = next(line for line in run.log_lines if line.startswith("Waiting up to"))
+    assert "LaunchDarkly completes a phase when the next phase starts" in waiting
 
 
 def test_wait_that_never_completes_fails_near_its_timeout_having_polled(
@@ -287,14 +290,6 @@ def test_base_uri_presets_and_loopback_http(given: str, resolved: str) -> None:
     )
 
     assert inputs.base_uri == resolved
-
-
-def test_waiting_on_a_phase_this_step_pauses_is_refused(standin: StandIn, tmp_path: Path) -> None:
-    run = run_entrypoint(inputs_for(standin.url, status="Paused", wait_for="started"), tmp_path)
-
-    assert run.returncode == 2
-    assert run.error.properties["title"] == "Invalid input 'wait-for'"
-    assert standin.requests == []
 
 
 def test_dry_run_does_not_wait(standin: StandIn, tmp_path: Path) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from .client import Clock, Exchange, LaunchDarklyClient, RetryPolicy
-from .errors import ActionError, ExitCode
+from .client import ONLY_ACTIVE_REFUSAL, Clock, Exchange, LaunchDarklyClient, RetryPolicy
+from .errors import ActionError, ExitCode, LaunchDarklyRefusal
 from .inputs import ActionInputs, WaitFor
-from .models import Release, ReleasePhase
+from .models import Dialect, Release, ReleasePhase
 from .release import already_in, request_body, resolve_phase
 from .report import Outcome, change_sentence, outputs, pipeline_line, summary, wait_note
 from .runner import Runner, one_line
@@ -65,11 +65,12 @@ def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock:
     """Carry out one step; raises ActionError for anything the user must hear about."""
     runner.info(
         f"Release phase: project '{inputs.project}', flag '{inputs.flag}', phase '{inputs.phase}', "
-        f"status {inputs.status.value}" + (" (dry run)" if inputs.dry_run else "")
+        f"status {inputs.status.spelling(Dialect.LIVE)}" + (" (dry run)" if inputs.dry_run else "")
     )
     release = client.get_release(inputs.project, inputs.flag)
     phase = resolve_phase(release, inputs.phase)
-    body = request_body(inputs.status, phase, inputs.audiences)
+    dialect = release.dialect
+    body = request_body(inputs.status.spelling(dialect), phase, inputs.audiences)
     runner.info(f"Pipeline '{release.name}': {pipeline_line(release, phase.id)}")
     _refuse_if_canceled(release, phase)
 
@@ -80,7 +81,7 @@ def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock:
         _show_planned_request(runner, client, inputs, phase, body)
         outcome = Outcome(release, phase.id, before, changed=False, dry_run=True)
     else:
-        updated = client.update_phase_status(inputs.project, inputs.flag, phase.id, body)
+        updated = _update(inputs, client, runner, phase, body=body, dialect=dialect)
         _require_phase(updated, phase)
         outcome = Outcome(updated, phase.id, before, changed=True)
 
@@ -91,6 +92,37 @@ def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock:
             runner.info(change_sentence(outcome))  # where things stand before the wait
             outcome = _wait(outcome, inputs, client, runner, clock)
     return outcome
+
+
+def _update(
+    inputs: ActionInputs,
+    client: LaunchDarklyClient,
+    runner: Runner,
+    phase: ReleasePhase,
+    *,
+    body: dict[str, object],
+    dialect: Dialect,
+) -> Release:
+    """Send the status in the release's own spelling; on the live service's refusal of that
+    spelling, send the other one once. A 400 changed nothing, so the second try is safe."""
+    sent = body["status"]
+    runner.info(f"Sending status '{sent}' ({_DIALECT_WORDS[dialect]}).")
+    try:
+        return client.update_phase_status(inputs.project, inputs.flag, phase.id, body)
+    except LaunchDarklyRefusal as refusal:
+        if refusal.status != 400 or refusal.reason != ONLY_ACTIVE_REFUSAL:
+            raise
+        other = inputs.status.spelling(dialect.other)
+        runner.info(f"LaunchDarkly refused status '{sent}' ({refusal.reason}); sending '{other}' instead.")
+    updated = client.update_phase_status(inputs.project, inputs.flag, phase.id, body | {"status": other})
+    runner.info(f"LaunchDarkly took status '{other}'.")
+    return updated
+
+
+_DIALECT_WORDS = {
+    Dialect.LIVE: "the release speaks LaunchDarkly's live spelling",
+    Dialect.SPEC: "the release speaks the API specification's spelling",
+}
 
 
 def report(outcome: Outcome, inputs: ActionInputs, runner: Runner) -> None:

@@ -23,12 +23,14 @@ _HELP = {
     "project": "project key",
     "flag": "flag key",
     "phase": "phase id, phase name, or 'next' (the first phase neither started nor complete)",
-    "status": "NotStarted, ReadyToStart, Started (default), Paused, Complete or active",
+    "status": "active (default; also started or start): start the phase. LaunchDarkly only lets a "
+    "phase be started by hand; any other status is refused before any call. LaunchDarkly completes "
+    "a phase when the next one starts: start the next phase (--phase next)",
     "audiences": "JSON or YAML list of audience configurations",
     "base-uri": "https://app.launchdarkly.com (default), or a preset: commercial, federal, eu",
     "max-retries": "retries for 429, 409, 5xx and network errors (default 5)",
     "request-timeout": "timeout of each HTTP request (default 30s)",
-    "wait-for": "none (default), started or complete",
+    "wait-for": "none (default), started or complete (a phase completes when the next one starts)",
     "wait-timeout": "how long to wait (default 15m)",
     "poll-interval": "how often to poll while waiting (default 15s)",
     "dry-run": "true: validate and show the request without sending it",

@@ -20,11 +20,13 @@ import requests
 from pydantic import ValidationError
 
 from . import ACTION_NAME, __version__
-from .errors import ActionError, ExitCode
+from .errors import ActionError, ExitCode, LaunchDarklyRefusal
 from .models import ApiErrorBody, Release, parse_release
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 RETRYABLE_STATUSES = frozenset({409, 429}) | frozenset(range(500, 600))
+# The live service's answer to any status but ``active`` (HTTP 400), word for word.
+ONLY_ACTIVE_REFUSAL = "Phase status can only be manually updated to `Active`."
 
 
 class Clock(Protocol):
@@ -284,36 +286,22 @@ class LaunchDarklyClient:
                 "Set base-uri to the address LaunchDarkly's API answers on directly.",
                 ExitCode.API_FAILURE,
             )
-        detail = _error_detail(outcome)
-        if status == 401:
-            raise ActionError(
-                "LaunchDarkly rejected the access token",
-                f"{method} {path}: HTTP 401 {detail}",
-                "Check the access-token input: a current personal or service access token "
-                "(not an SDK or mobile key), and the secret holds all of it.",
-                ExitCode.AUTH,
-            )
-        if status == 403:
-            raise ActionError(
-                "LaunchDarkly refused access",
-                f"{method} {path}: HTTP 403 {detail}",
-                "The token's role must allow updating release pipelines on this project and "
-                "flag. This beta API also needs the LD-API-Version: beta header, which this "
-                "action always sends; a proxy may be stripping it.",
-                ExitCode.AUTH,
-            )
+        error = _error_body(outcome)
+        detail = _error_detail(outcome, error)
+        title, hint, exit_code = _REFUSALS.get(status, _OTHER_REFUSAL)
         if status == 404:
             message, hint = not_found
-            raise ActionError(
-                "Not found in LaunchDarkly", f"{message} HTTP 404 {detail}", hint, ExitCode.NOT_FOUND
-            )
-        raise ActionError(
-            "LaunchDarkly refused the request",
-            f"{method} {path}: HTTP {status} {detail}",
-            "Check the status and audiences inputs against the phase's state in LaunchDarkly."
-            if status == 400
-            else "",
-            ExitCode.API_FAILURE,
+            text = f"{message} HTTP 404 {detail}"
+        else:
+            text = f"{method} {path}: HTTP {status} {detail}"
+        raise LaunchDarklyRefusal(
+            title,
+            text.rstrip(),
+            hint,
+            exit_code,
+            status=status,
+            code=error.code if error else "",
+            reason=error.message if error else "",
         )
 
     def _wait_before_retry(self, outcome: _Attempt, attempt: int) -> float:
@@ -330,7 +318,7 @@ class LaunchDarklyClient:
     def _describe(outcome: _Attempt) -> str:
         if outcome.status is None:
             return outcome.failure
-        return f"HTTP {outcome.status} {_error_detail(outcome)}".rstrip()
+        return f"HTTP {outcome.status} {_error_detail(outcome, _error_body(outcome))}".rstrip()
 
     def _gave_up(self, outcome: _Attempt, reason: str, method: str, path: str, attempts: int) -> ActionError:
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
@@ -346,6 +334,31 @@ class LaunchDarklyClient:
             hint,
             ExitCode.API_FAILURE,
         )
+
+
+# How each refusal is explained: (title, hint, exit code). 404's hint depends on the call.
+_REFUSALS: dict[int, tuple[str, str, ExitCode]] = {
+    400: (
+        "LaunchDarkly refused the request",
+        "Check the status and audiences inputs against the phase's state in LaunchDarkly.",
+        ExitCode.API_FAILURE,
+    ),
+    401: (
+        "LaunchDarkly rejected the access token",
+        "Check the access-token input: a current personal or service access token "
+        "(not an SDK or mobile key), and the secret holds all of it.",
+        ExitCode.AUTH,
+    ),
+    403: (
+        "LaunchDarkly refused access",
+        "The token's role must allow updating release pipelines on this project and "
+        "flag. This beta API also needs the LD-API-Version: beta header, which this "
+        "action always sends; a proxy may be stripping it.",
+        ExitCode.AUTH,
+    ),
+    404: ("Not found in LaunchDarkly", "", ExitCode.NOT_FOUND),
+}
+_OTHER_REFUSAL = ("LaunchDarkly refused the request", "", ExitCode.API_FAILURE)
 
 
 def _read_capped(response: requests.Response) -> bytes:
@@ -378,11 +391,17 @@ def _snippet(body: bytes, limit: int = 200) -> str:
     return (text[:limit] + "...") if len(text) > limit else (text or "(empty body)")
 
 
-def _error_detail(outcome: _Attempt) -> str:
-    """``code: message (request id ...)`` from LaunchDarkly's error body, or a snippet of it."""
+def _error_body(outcome: _Attempt) -> ApiErrorBody | None:
+    """LaunchDarkly's error body, when the answer is one."""
     try:
-        error = ApiErrorBody.model_validate(json.loads(outcome.body))
+        return ApiErrorBody.model_validate(json.loads(outcome.body))
     except (ValueError, ValidationError):
+        return None
+
+
+def _error_detail(outcome: _Attempt, error: ApiErrorBody | None) -> str:
+    """``code: message (request id ...)`` from LaunchDarkly's error body, or a snippet of it."""
+    if error is None:
         return _snippet(outcome.body) if outcome.body else ""
     parts = [f"{error.code}:" if error.code else "", error.message]
     text = " ".join(part for part in parts if part) or _snippet(outcome.body)

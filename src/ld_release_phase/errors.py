@@ -39,3 +39,15 @@ class ActionError(Exception):
 def bad_input(input_name: str, message: str, hint: str = "") -> ActionError:
     """An input failed validation; nothing has been sent to LaunchDarkly."""
     return ActionError(f"Invalid input '{input_name}'", message, hint, ExitCode.BAD_INPUT)
+
+
+class LaunchDarklyRefusal(ActionError):
+    """LaunchDarkly answered a call with an error status; ``code`` and ``reason`` are its own words."""
+
+    def __init__(
+        self, title: str, message: str, hint: str, exit_code: ExitCode, *, status: int, code: str, reason: str
+    ):
+        super().__init__(title, message, hint, exit_code)
+        self.status = status
+        self.code = code
+        self.reason = reason

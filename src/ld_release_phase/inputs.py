@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .errors import ActionError, ExitCode
-from .models import CANONICAL_STATUS, PhaseStatus, status_key
+from .models import PhaseState, status_key
 
 BASE_URI_PRESETS = {
     "commercial": "https://app.launchdarkly.com",
@@ -53,7 +53,13 @@ DURATIONS = {
     "wait_timeout": (900.0, 1.0, 6 * 3600.0),  # a GitHub-hosted job cannot run longer than 6h
     "poll_interval": (15.0, 1.0, 3600.0),
 }
-STATUS_CHOICES = ", ".join(status.value for status in PhaseStatus)
+# The one status a phase can be set to by hand, and the words that ask for it (folded).
+START_WORDS = ("active", "started", "start")
+STATUS_REFUSED = (
+    "LaunchDarkly only lets a phase be started by hand (status: active) and answers any other "
+    "status with HTTP 400. LaunchDarkly completes a phase when the next one starts: start the next "
+    "phase (phase: next)."
+)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -127,7 +133,7 @@ class ActionInputs(BaseModel):
     project: str
     flag: str
     phase: str
-    status: PhaseStatus = PhaseStatus.STARTED
+    status: PhaseState = PhaseState.STARTED
     audiences: tuple[AudienceInput, ...] | None = None
     base_uri: str = Field(DEFAULT_BASE_URI, alias="base-uri")
     max_retries: int = Field(5, alias="max-retries")
@@ -184,16 +190,12 @@ class ActionInputs(BaseModel):
 
     @field_validator("status", mode="before")
     @classmethod
-    def _status(cls, value: str) -> PhaseStatus:
-        if not value:
-            return PhaseStatus.STARTED
-        folded = status_key(value)
-        if folded == "active":
-            return PhaseStatus.ACTIVE
-        status = CANONICAL_STATUS.get(folded)
-        if status is None or folded == "completed":
-            raise _fail(f"must be one of {STATUS_CHOICES}; got {_quote(value)}.")
-        return status
+    def _status(cls, value: str) -> PhaseState:
+        if not value or status_key(value) in START_WORDS:
+            return PhaseState.STARTED
+        if PhaseState.read(value) is not None:
+            raise _fail(f"{_quote(value)} cannot be set: {STATUS_REFUSED}")
+        raise _fail(f"must be active (also spelt started or start); got {_quote(value)}.")
 
     @field_validator("audiences", mode="before")
     @classmethod
@@ -230,19 +232,12 @@ class ActionInputs(BaseModel):
 
     @field_validator("wait_for", mode="before")
     @classmethod
-    def _wait_for(cls, value: str, info: ValidationInfo) -> WaitFor:
+    def _wait_for(cls, value: str) -> WaitFor:
         folded = value.strip().lower() or "none"
         try:
-            wait_for = WaitFor(folded)
+            return WaitFor(folded)
         except ValueError:
             raise _fail(f"must be one of none, started, complete; got {_quote(value)}.") from None
-        # ``status`` is declared, so validated, before ``wait_for``.
-        if wait_for is not WaitFor.NONE and info.data.get("status") is PhaseStatus.PAUSED:
-            raise _fail(
-                f"{wait_for.value!r} cannot be met by a phase this step pauses; "
-                "set wait-for: none with status: Paused."
-            )
-        return wait_for
 
     @field_validator("dry_run", mode="before")
     @classmethod

@@ -1,29 +1,51 @@
 """LaunchDarkly's release-pipeline shapes, as this action reads and writes them.
 
 Responses are parsed leniently: unknown fields are ignored and fields the live API has been
-seen to omit (even ones the spec marks required) get defaults. Status spellings differ between
-the spec (``Started``) and the live service (``active``), so statuses are compared through
-:func:`status_key` and :data:`CANONICAL_STATUS`, never as raw strings.
+seen to omit (even ones the spec marks required) get defaults.
+
+A phase's *state* and the *spelling* of that state are two things. The spec spells states
+PascalCase (``Started``); the live service answers kebab-case (``active``, ``completed``) and
+accepts only ``active`` in a write. :class:`PhaseState` is the state; :class:`Dialect` picks a
+spelling; a phase keeps the spelling it was read in for the outputs.
 """
 
 from __future__ import annotations
 
 import re
-from enum import StrEnum
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 
-class PhaseStatus(StrEnum):
-    """The statuses a phase can be set to, in the spelling sent to LaunchDarkly."""
+class Dialect(Enum):
+    """How a service spells phase states: the spec's PascalCase or the live kebab-case."""
 
-    NOT_STARTED = "NotStarted"
-    READY_TO_START = "ReadyToStart"
-    STARTED = "Started"
-    PAUSED = "Paused"
-    COMPLETE = "Complete"
-    ACTIVE = "active"
+    SPEC = "spec"
+    LIVE = "live"
+
+    @property
+    def other(self) -> Dialect:
+        return Dialect.LIVE if self is Dialect.SPEC else Dialect.SPEC
+
+
+class PhaseState(Enum):
+    """Where a phase stands, whichever way it is spelt. Values: (spec spelling, live spelling)."""
+
+    NOT_STARTED = ("NotStarted", "not-started")
+    READY_TO_START = ("ReadyToStart", "ready-to-start")
+    STARTED = ("Started", "active")
+    PAUSED = ("Paused", "paused")
+    COMPLETE = ("Complete", "completed")
+
+    def spelling(self, dialect: Dialect) -> str:
+        spec, live = self.value
+        return spec if dialect is Dialect.SPEC else live
+
+    @classmethod
+    def read(cls, text: str | None) -> PhaseState | None:
+        """The state any known spelling names (case, spaces, ``-`` and ``_`` ignored), else None."""
+        return _STATE_BY_KEY.get(status_key(text)) if text else None
 
 
 _SEPARATORS = re.compile(r"[\s_-]+")
@@ -34,17 +56,15 @@ def status_key(text: str) -> str:
     return _SEPARATORS.sub("", text).lower()
 
 
-# Every spelling seen from the spec or the live service, folded, mapped to the spec's name.
-# ``active`` and ``completed`` are the live service's words for ``Started`` and ``Complete``.
-CANONICAL_STATUS: dict[str, PhaseStatus] = {
-    status_key(status.value): status for status in PhaseStatus if status is not PhaseStatus.ACTIVE
+_STATE_BY_KEY: dict[str, PhaseState] = {
+    status_key(spelling): state for state in PhaseState for spelling in state.value
 }
-CANONICAL_STATUS |= {"active": PhaseStatus.STARTED, "completed": PhaseStatus.COMPLETE}
+_SPELLINGS = {dialect: {state.spelling(dialect) for state in PhaseState} for dialect in Dialect}
 
 
-def canonical_status(text: str | None) -> PhaseStatus | None:
-    """The spec's status for any known spelling, or None for an unknown or missing one."""
-    return CANONICAL_STATUS.get(status_key(text)) if text else None
+def dialect_of(text: str) -> Dialect | None:
+    """The dialect a status string is written in, if it is one of the exact spellings."""
+    return next((dialect for dialect in Dialect if text in _SPELLINGS[dialect]), None)
 
 
 class _Lenient(BaseModel):
@@ -59,10 +79,11 @@ class EnvironmentSummary(_Lenient):
 
 class ReleaseAudience(_Lenient):
     # Only what the action decides on or shows; the ``release`` output carries the rest verbatim.
+    # An audience's own ``status`` is not read: the live service leaves it ``ready-to-start``
+    # after its phase has started, so it says nothing about the phase.
     id: str = Field(alias="_id")
     name: str = ""
     environment: EnvironmentSummary | None = None
-    status: str | None = None
 
     @property
     def environment_key(self) -> str:
@@ -75,34 +96,40 @@ class ReleasePhase(_Lenient):
     complete: bool = False
     started: bool | None = None
     status: str | None = None
-    audiences: list[ReleaseAudience] = Field(default_factory=list, alias="_audiences")
-    started_date: int | None = Field(None, alias="_startedDate")
-    completion_date: int | None = Field(None, alias="_completionDate")
+    # None when LaunchDarkly sent no list at all (the live service omits it on phases that
+    # have not been reached), which is not the same as a phase with no audiences.
+    audiences: list[ReleaseAudience] | None = Field(None, alias="_audiences")
 
     @property
-    def progress(self) -> PhaseStatus:
-        """Where the phase stands, whichever spelling or flags the API used to say it."""
+    def state(self) -> PhaseState:
+        """Where the phase stands: ``complete`` wins, then the status, then the ``started`` flag.
+
+        The status comes before ``started``: a paused phase keeps ``started: true`` (it did
+        start once), and must not read as running.
+        """
         if self.complete:
-            return PhaseStatus.COMPLETE
-        known = canonical_status(self.status)
+            return PhaseState.COMPLETE
+        known = PhaseState.read(self.status)
         if known is not None:
             return known
-        return PhaseStatus.STARTED if self.started else PhaseStatus.NOT_STARTED
+        return PhaseState.STARTED if self.started else PhaseState.NOT_STARTED
 
     @property
     def is_started(self) -> bool:
-        if self.started is not None:
-            return self.started or self.complete
-        return self.progress in (PhaseStatus.STARTED, PhaseStatus.COMPLETE)
+        """Running or done, and not paused: what a deploy gate may rely on."""
+        return self.state in (PhaseState.STARTED, PhaseState.COMPLETE)
 
     @property
     def is_complete(self) -> bool:
-        return self.progress is PhaseStatus.COMPLETE
+        return self.state is PhaseState.COMPLETE
 
     @property
     def reported_status(self) -> str:
-        """The status as LaunchDarkly spelled it; derived from the flags when it sent none."""
-        return self.status or self.progress.value
+        """The status as LaunchDarkly spelt it; when it sent none, the live spelling of the state.
+
+        A release with no statuses at all comes from the live service (see ``Release.dialect``).
+        """
+        return self.status or self.state.spelling(Dialect.LIVE)
 
 
 class Release(_Lenient):
@@ -119,6 +146,16 @@ class Release(_Lenient):
     def raw(self) -> dict[str, Any]:
         """The release exactly as LaunchDarkly sent it, unknown fields included."""
         return self._raw
+
+    @property
+    def dialect(self) -> Dialect:
+        """The spelling this release's service speaks.
+
+        The spec's PascalCase only when the release itself is written in it; the live
+        kebab-case otherwise, including when no phase carries a status at all.
+        """
+        seen = {dialect_of(phase.status) for phase in self.phases if phase.status}
+        return Dialect.SPEC if Dialect.SPEC in seen and Dialect.LIVE not in seen else Dialect.LIVE
 
     def phase_by_id(self, phase_id: str) -> ReleasePhase | None:
         return next((phase for phase in self.phases if phase.id == phase_id), None)

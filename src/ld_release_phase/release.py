@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import ActionError, ExitCode, bad_input
 from .inputs import AudienceInput
-from .models import PhaseStatus, Release, ReleaseAudience, ReleasePhase, canonical_status
+from .models import PhaseState, Release, ReleaseAudience, ReleasePhase
 
 NEXT_PHASE = "next"
 _LIST_LIMIT = 12
@@ -69,9 +69,22 @@ def _next_phase(release: Release) -> ReleasePhase:
     )
 
 
-def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> ReleaseAudience:
-    """The phase's audience that an ``audiences`` entry names, by id, name or environment key."""
+def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> str:
+    """The id of the phase's audience that an ``audiences`` entry names (id, name or environment).
+
+    When LaunchDarkly sent the phase without its audience list (the live service does so for
+    phases not yet reached), an ``audienceId`` is passed on unchecked; a name cannot be looked up.
+    """
     field = f"audiences[{index}]"
+    if phase.audiences is None:
+        if entry.audienceId is not None:
+            return entry.audienceId
+        raise bad_input(
+            "audiences",
+            f"{field}: LaunchDarkly sent phase '{phase.name}' without its audiences, so an audience "
+            "cannot be looked up by name or environment.",
+            "Give the audience's audienceId instead.",
+        )
     available = _listing(
         [f"{aud.name} (id {aud.id}, environment {aud.environment_key or '-'})" for aud in phase.audiences]
     )
@@ -79,15 +92,13 @@ def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> R
         matches = [aud for aud in phase.audiences if aud.id == entry.audienceId]
         label = f"audienceId '{entry.audienceId}'"
     elif entry.audienceName is not None:
-        matches = [aud for aud in phase.audiences if aud.name == entry.audienceName] or [
-            aud for aud in phase.audiences if aud.name.casefold() == entry.audienceName.casefold()
-        ]
+        matches = _by_name(phase.audiences, entry.audienceName)
         label = f"audienceName '{entry.audienceName}'"
     else:
         matches = [aud for aud in phase.audiences if aud.environment_key == entry.environmentKey]
         label = f"environmentKey '{entry.environmentKey}'"
     if len(matches) == 1:
-        return matches[0]
+        return matches[0].id
     problem = "matches more than one audience" if matches else "is not an audience"
     raise bad_input(
         "audiences",
@@ -96,26 +107,31 @@ def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> R
     )
 
 
+def _by_name(audiences: list[ReleaseAudience], name: str) -> list[ReleaseAudience]:
+    exact = [aud for aud in audiences if aud.name == name]
+    return exact or [aud for aud in audiences if aud.name.casefold() == name.casefold()]
+
+
 def request_body(
-    status: PhaseStatus, phase: ReleasePhase, audiences: tuple[AudienceInput, ...] | None
+    status: str, phase: ReleasePhase, audiences: tuple[AudienceInput, ...] | None
 ) -> dict[str, Any]:
-    """The PUT body: ``status``, plus ``audiences`` exactly as given, with names resolved to ids."""
-    body: dict[str, Any] = {"status": status.value}
+    """The PUT body: ``status`` as spelt, plus ``audiences`` exactly as given, names resolved to ids."""
+    body: dict[str, Any] = {"status": status}
     if audiences is not None:
         body["audiences"] = [
-            {"audienceId": resolve_audience(phase, entry, index).id, **entry.configuration()}
+            {"audienceId": resolve_audience(phase, entry, index), **entry.configuration()}
             for index, entry in enumerate(audiences)
         ]
     return body
 
 
-def already_in(phase: ReleasePhase, requested: PhaseStatus) -> bool:
+def already_in(phase: ReleasePhase, requested: PhaseState) -> bool:
     """Whether the phase already stands where the request would put it (so no write is needed).
 
     A completed phase counts as started: LaunchDarkly completes a phase when a later one starts,
-    and a re-run of a "start this phase" step should not try to undo that.
+    and a re-run of a "start this phase" step should not try to undo that. A paused phase has
+    not: starting it again is a real change.
     """
-    wanted = canonical_status(requested.value) or requested
-    if wanted is PhaseStatus.STARTED:
+    if requested is PhaseState.STARTED:
         return phase.is_started
-    return phase.progress is wanted
+    return phase.state is requested

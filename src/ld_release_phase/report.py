@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from .errors import ActionError
 from .inputs import human_duration
-from .models import PhaseStatus, Release, ReleasePhase
+from .models import PhaseState, Release, ReleasePhase
 
 _MARKS = {
-    PhaseStatus.COMPLETE: "✓",
-    PhaseStatus.STARTED: "▶",
-    PhaseStatus.PAUSED: "⏸",
-    PhaseStatus.READY_TO_START: "○",
-    PhaseStatus.NOT_STARTED: "·",
+    PhaseState.COMPLETE: "✓",
+    PhaseState.STARTED: "▶",
+    PhaseState.PAUSED: "⏸",
+    PhaseState.READY_TO_START: "○",
+    PhaseState.NOT_STARTED: "·",
 }
 # Enough to keep text inert: with '[' escaped no link or image can form, so '(' and ')' are safe.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
@@ -43,7 +43,7 @@ def pipeline_line(release: Release, target_id: str) -> str:
     """One line showing every phase, e.g. ``✓ Testing → [▶ QA] → · Production``."""
     parts = []
     for phase in release.phases:
-        text = f"{_MARKS[phase.progress]} {phase.name or phase.id}"
+        text = f"{_MARKS[phase.state]} {phase.name or phase.id}"
         parts.append(f"[{text}]" if phase.id == target_id else text)
     return " → ".join(parts) if parts else "(no phases)"
 
@@ -101,7 +101,7 @@ def summary(outcome: Outcome, project: str, flag: str) -> str:
     for phase in release.phases:
         marker = "➡️" if phase.id == outcome.phase_id else ""
         audiences = ", ".join(
-            f"{_md(aud.name)} ({_md(aud.environment_key or '-')})" for aud in phase.audiences
+            f"{_md(aud.name)} ({_md(aud.environment_key or '-')})" for aud in phase.audiences or ()
         )
         lines.append(
             f"| {marker} | {_md(phase.name or phase.id)} | {_md(phase.reported_status)} | "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .client import Clock
 from .errors import ActionError, ExitCode
 from .inputs import WaitFor, human_duration
-from .models import PhaseStatus, Release, ReleasePhase
+from .models import PhaseState, Release, ReleasePhase
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,16 @@ class WaitResult:
     release: Release
     waited: float
     polls: int
+
+
+# Said once, when a wait begins, so nobody waits for what only another step can do.
+_WHO_MOVES_IT = {
+    WaitFor.STARTED: " A phase that needs approval starts once it is approved in LaunchDarkly.",
+    WaitFor.COMPLETE: (
+        " LaunchDarkly completes a phase when the next phase starts (or when a guarded rollout"
+        " ends), so another step or person must start the next phase."
+    ),
+}
 
 
 def reached(phase: ReleasePhase, goal: WaitFor) -> bool:
@@ -60,7 +70,7 @@ def wait_for_phase(
         if polls == 0:
             log(
                 f"Waiting up to {human_duration(timeout)} for phase '{phase.name}' to be {goal.value} "
-                f"(checking every {human_duration(interval)}); now {last_seen}."
+                f"(checking every {human_duration(interval)}); now {last_seen}." + _WHO_MOVES_IT[goal]
             )
         clock.sleep(min(interval, remaining))
         release = fetch()
@@ -95,7 +105,7 @@ def _fail_if_stuck(release: Release, phase: ReleasePhase, goal: WaitFor, waited:
             "Start a new release for the flag in LaunchDarkly, then run again.",
             ExitCode.NOT_REACHED,
         )
-    if phase.progress is PhaseStatus.PAUSED:
+    if phase.state is PhaseState.PAUSED:
         raise ActionError(
             "Phase paused",
             f"Phase '{phase.name}' is Paused, so it will not become {goal.value} by itself "
