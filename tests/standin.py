@@ -240,6 +240,19 @@ class StandIn:
         with self.lock:
             self._apply(self.phase(project, flag, name), status)
 
+    def start_phase(self, name: str, project: str = "demo", flag: str = "new-checkout") -> None:
+        """Start a phase as a successful PUT would (the running one completes, the next readies)."""
+        with self.lock:
+            self._start(self.releases[(project, flag)], self.phase(project, flag, name))
+
+    def advance_to(self, name: str, project: str = "demo", flag: str = "new-checkout") -> None:
+        """Start every phase before ``name`` in order, as the steps of earlier jobs would have."""
+        with self.lock:
+            for phase in self.releases[(project, flag)]["phases"]:
+                if phase["_name"] == name:
+                    return
+                self.start_phase(phase["_name"], project, flag)
+
     def fail_next(self, *faults: Fault) -> None:
         with self.lock:
             self.faults.extend(faults)
