@@ -117,8 +117,12 @@ def _unescape_property(text: str) -> str:
     return _unescape_data(text.replace("%3A", ":").replace("%2C", ","))
 
 
+_LEGACY = re.compile(r"##\[([A-Za-z-]+)(?: ([^\]]*))?\](.*)$")
+
+
 def parse_log(stdout: str) -> tuple[list[Command], list[str]]:
-    """Split stdout into workflow commands and plain lines, honouring ``::stop-commands::``."""
+    """Split stdout into workflow commands and plain lines as the runner does: ``::name::`` at a
+    line's start, the legacy ``##[name]`` anywhere in a line, and ``stop-commands`` in either form."""
     commands: list[Command] = []
     plain: list[str] = []
     resume_token: str | None = None
@@ -131,18 +135,26 @@ def parse_log(stdout: str) -> tuple[list[Command], list[str]]:
                 plain.append(line)
             continue
         match = _COMMAND.match(stripped)
-        if not match:
+        legacy = None if match else _LEGACY.search(line)
+        if legacy:
+            # The runner's legacy form: "##[name key=value;key=value]data", anywhere in a line.
+            name, props, message = legacy.groups()
+            properties = dict(item.partition("=")[::2] for item in filter(None, (props or "").split(";")))
+            command = Command(name, {k.strip(): v for k, v in properties.items()}, message)
+        elif match:
+            name, props, message = match.groups()
+            properties = {}
+            for item in filter(None, (props or "").split(",")):
+                key, _, value = item.partition("=")
+                properties[key] = _unescape_property(value)
+            command = Command(name, properties, _unescape_data(message))
+        else:
             plain.append(line)
             continue
-        name, props, message = match.groups()
-        if name == "stop-commands":
-            resume_token = message
+        if command.name == "stop-commands":
+            resume_token = command.message
             continue
-        properties = {}
-        for item in filter(None, (props or "").split(",")):
-            key, _, value = item.partition("=")
-            properties[key] = _unescape_property(value)
-        commands.append(Command(name, properties, _unescape_data(message)))
+        commands.append(command)
     return commands, plain
 
 

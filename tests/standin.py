@@ -79,6 +79,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False  # close the connection without answering
+    trickle: float = 0.0  # seconds between single bytes of the answer (headers and body)
+    trickle_body: bool = False  # with trickle: the headers at once, then the body byte by byte
     method: str | None = None  # only for this method; None: the next request of any method
 
 
@@ -463,10 +465,32 @@ class _Handler(BaseHTTPRequestHandler):
             payload = (
                 fault.body if fault.body is not None else json.dumps(_error("internal", "Fault")).encode()
             )
+            if fault.trickle:
+                self._trickle(fault, payload, record)
+                return
             self._send(fault.status, payload, fault.headers, record)
             return
         status, answer = standin.handle(method, self.path, headers, body)
         self._send(status, json.dumps(answer).encode() if answer is not None else b"", {}, record)
+
+    def _trickle(self, fault: Fault, payload: bytes, record: Recorded) -> None:
+        """Answer a byte at a time, as a slow or hostile server would; stop when the client goes."""
+        record.status, record.response = fault.status, payload
+        head = (
+            f"HTTP/1.1 {fault.status} Slow\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        ).encode()
+        slow = payload if fault.trickle_body else head + payload
+        self.close_connection = True
+        try:
+            if fault.trickle_body:
+                self.wfile.write(head)
+            for byte in slow:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(fault.trickle)
+        except OSError:
+            pass
 
     def _send(self, status: int, payload: bytes, headers: dict[str, str], record: Recorded) -> None:
         record.status, record.response = status, payload

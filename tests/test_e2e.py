@@ -288,7 +288,7 @@ def test_wrong_token_is_refused_by_launchdarkly_with_exit_3(standin: StandIn, tm
 def test_flag_without_a_release_is_not_found(standin: StandIn, tmp_path: Path) -> None:
     run = run_entrypoint(inputs_for(standin.url, flag="no-release"), tmp_path)
 
-    assert_clean_failure(run, 4, "No release found for flag 'no-release'", "release pipeline attached")
+    assert_clean_failure(run, 4, "No release found for flag 'no-release'", "set release-pipeline")
 
 
 def test_rate_limit_and_server_errors_are_retried_then_succeed(standin: StandIn, tmp_path: Path) -> None:

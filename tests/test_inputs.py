@@ -14,10 +14,10 @@ from ld_release_phase.inputs import (
     REQUIRED_INPUTS,
     ActionInputs,
     WaitFor,
-    human_duration,
     parse_inputs,
 )
 from ld_release_phase.models import PhaseState
+from ld_release_phase.text import human_duration
 
 from harness import ROOT, TOKEN
 

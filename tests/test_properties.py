@@ -7,6 +7,7 @@ later step can read.
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from ld_release_phase.inputs import INPUT_NAMES, parse_inputs
 from ld_release_phase.runner import Runner
 
 from harness import FakeClock, parse_log, parse_output_file
-from standin import StandIn
+from standin import Fault, StandIn
 
 PLAUSIBLE = {
     "project": ["demo", "other", "a/b", ""],
@@ -61,12 +62,15 @@ def server() -> Iterator[StandIn]:
     standin.stop()
 
 
-def run_once(server: StandIn, raw: dict[str, str]) -> tuple[int, str, dict[str, str], str, int]:
-    with server.lock:
-        server.requests.clear()
-        server.faults.clear()
-        server.releases.clear()
-        server.add_release("demo", "new-checkout")
+def run_once(
+    server: StandIn, raw: dict[str, str], *, reset: bool = True
+) -> tuple[int, str, dict[str, str], str, int]:
+    if reset:
+        with server.lock:
+            server.requests.clear()
+            server.faults.clear()
+            server.releases.clear()
+            server.add_release("demo", "new-checkout")
     with tempfile.TemporaryDirectory() as tmp:
         output, summary = Path(tmp, "out"), Path(tmp, "summary")
         output.write_text("")
@@ -133,3 +137,69 @@ def test_input_parsing_never_raises_anything_but_an_action_error(raw: dict[str, 
     elsewhere = any(secret in value for name, value in raw.items() if name != "access-token")
     if len(secret) >= 8 and not elsewhere:
         assert secret not in caught.message
+
+
+# Text as a hostile or broken service might send it: any code point, lone surrogates included,
+# with the runner's command syntaxes and the heredoc delimiter's prefix mixed in.
+hostile_fragments = st.sampled_from(
+    [
+        "##[",
+        "##[set-output name=started;]true",
+        "##[stop-commands]x",
+        "::error::",
+        "\n",
+        "\r\n",
+        "ghadelimiter_",
+    ]
+)
+hostile_text = st.lists(
+    st.one_of(st.text(st.characters(exclude_categories=()), max_size=12), hostile_fragments), max_size=6
+).map("".join)
+deep_json = st.integers(min_value=1, max_value=30_000).map(lambda depth: "[" * depth + "]" * depth)
+error_bodies = st.one_of(
+    hostile_text.map(lambda t: json.dumps({"code": t, "message": t, "id": t})),
+    deep_json.map(lambda nested: '{"code": "x", "message": ' + nested + "}"),
+    deep_json,
+    hostile_text,
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    names=st.lists(hostile_text, min_size=4, max_size=4),
+    failure=st.one_of(st.none(), st.tuples(st.sampled_from([200, 400, 404, 500]), error_bodies)),
+)
+def test_any_text_from_launchdarkly_ends_cleanly(
+    server: StandIn, names: list[str], failure: tuple[int, str] | None
+) -> None:
+    token = "api-property-token-0123"
+    server.token = token
+    with server.lock:
+        server.releases.clear()
+        server.requests.clear()
+        server.faults.clear()
+        release = server.add_release("demo", "new-checkout")
+        release["name"] = names[0]
+        for phase, name in zip(release["phases"], names[1:], strict=True):
+            phase["_name"] = name
+        if failure is not None:
+            server.fail_next(Fault(failure[0], failure[1].encode("utf-8", "surrogatepass"), method="PUT"))
+    raw = dict.fromkeys(INPUT_NAMES, "") | {
+        "access-token": token,
+        "project": "demo",
+        "flag": "new-checkout",
+        "phase": "next",
+        "base-uri": server.url,
+        "max-retries": "0",
+    }
+
+    code, stdout, outputs, summary, _ = run_once(server, raw, reset=False)
+
+    commands, _ = parse_log(stdout)
+    assert code in {int(c) for c in ExitCode} - {int(ExitCode.INTERNAL)}, stdout
+    assert "Traceback" not in stdout
+    assert {c.name for c in commands} <= {"add-mask", "notice", "error", "group", "endgroup"}, commands
+    assert len([c for c in commands if c.name in ("notice", "error")]) == 1, commands
+    assert (outputs != {}) is (code == 0)
+    visible = "\n".join(line for line in stdout.splitlines() if not line.startswith("::add-mask::"))
+    assert token not in visible + summary + "".join(outputs.values())

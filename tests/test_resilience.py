@@ -124,7 +124,7 @@ def test_read_timeout_is_retried(standin: StandIn, tmp_path: Path) -> None:
     run = run_in_process(inputs_for(standin.url, request_timeout="0.2s"), tmp_path, FakeClock())
 
     assert run.returncode == 0
-    assert "no answer within 0.2s" in retry_lines(run)[0]
+    assert "no complete answer within 0.2s" in retry_lines(run)[0]
 
 
 def test_when_retries_run_out_one_error_names_the_last_failure(standin: StandIn, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ import io
 import json
 from pathlib import Path
 
-from ld_release_phase.runner import Runner, one_line
+from ld_release_phase.runner import Runner
+from ld_release_phase.text import one_line
 
 from harness import parse_log, parse_output_file
 

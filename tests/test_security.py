@@ -201,14 +201,19 @@ def test_phase_ids_from_launchdarkly_are_percent_encoded_in_the_path(
     ("segment", "encoded"),
     [
         ("a/b", "a%2Fb"),
-        ("..", "%2E%2E"),
-        (".", "%2E"),
         ("a b?c#d%", "a%20b%3Fc%23d%25"),
         ("ok-key_1.2", "ok-key_1.2"),
+        ("...x", "...x"),
     ],
 )
 def test_path_segments_cannot_change_the_url(segment: str, encoded: str) -> None:
     assert encode_segment(segment) == encoded
+
+
+@pytest.mark.parametrize("segment", [".", "..", "...", ""])
+def test_a_segment_of_dots_is_refused_since_it_cannot_be_sent_as_it_is(segment: str) -> None:
+    with pytest.raises(ActionError, match="cannot be sent in a URL path"):
+        encode_segment(segment)
 
 
 def test_an_output_value_holding_the_heredoc_delimiter_is_refused(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from .inputs import ActionInputs, WaitFor
 from .models import Dialect, Release, ReleasePhase
 from .release import already_in, request_body, resolve_phase
 from .report import Outcome, change_sentence, outputs, pipeline_line, summary, wait_note
-from .runner import Runner, one_line
+from .runner import Runner
 from .waiting import wait_for_phase
 
 
@@ -129,7 +129,7 @@ def report(outcome: Outcome, inputs: ActionInputs, runner: Runner) -> None:
     runner.set_outputs(outputs(outcome))
     runner.append_summary(summary(outcome, inputs.project, inputs.flag))
     sentence = change_sentence(outcome) + (f" {outcome.wait_note}" if outcome.wait_note else "")
-    runner.notice(one_line(sentence), title=f"LaunchDarkly: {inputs.flag}")
+    runner.notice(sentence, title=f"LaunchDarkly: {inputs.flag}")
 
 
 def _wait(
@@ -139,7 +139,7 @@ def _wait(
         outcome.release,
         outcome.phase_id,
         inputs.wait_for,
-        fetch=lambda: client.get_release(inputs.project, inputs.flag),
+        fetch=lambda until: client.get_release(inputs.project, inputs.flag, until=until),
         timeout=inputs.wait_timeout,
         interval=inputs.poll_interval,
         clock=clock,
@@ -165,18 +165,19 @@ def _show_planned_request(
 def _refuse_if_canceled(release: Release, phase: ReleasePhase) -> None:
     if release.canceled_at is not None:
         raise ActionError(
-            "Release canceled",
-            f"The flag's release was canceled, so phase '{phase.name}' cannot be changed.",
-            "Start a new release for the flag in LaunchDarkly, then run again.",
-            ExitCode.NOT_REACHED,
+            title="Release canceled",
+            message=f"The flag's release was canceled, so phase '{phase.name}' cannot be changed.",
+            hint="Start a new release for the flag in LaunchDarkly, then run again.",
+            exit_code=ExitCode.NOT_REACHED,
         )
 
 
 def _require_phase(release: Release, phase: ReleasePhase) -> None:
     if release.phase_by_id(phase.id) is None:
         raise ActionError(
-            "Unexpected answer from LaunchDarkly",
-            f"LaunchDarkly's answer to the update does not include phase '{phase.name}' ({phase.id}).",
-            "Check the flag's release in LaunchDarkly.",
-            ExitCode.API_FAILURE,
+            title="Unexpected answer from LaunchDarkly",
+            message=f"LaunchDarkly's answer to the update does not include phase '{phase.name}' "
+            f"({phase.id}).",
+            hint="Check the flag's release in LaunchDarkly.",
+            exit_code=ExitCode.API_FAILURE,
         )

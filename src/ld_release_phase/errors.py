@@ -6,7 +6,8 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Documented exit codes; the README's table mirrors this enum."""
+    """The exit codes a run ends with. ``--help`` and the README's table are checked against
+    :data:`EXIT_CODE_MEANINGS`."""
 
     OK = 0
     INTERNAL = 1
@@ -14,18 +15,30 @@ class ExitCode(IntEnum):
     AUTH = 3
     NOT_FOUND = 4
     API_FAILURE = 5
-    NOT_REACHED = 6  # canceled release, phase paused while waiting, or wait timed out
+    NOT_REACHED = 6
+
+
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success, including 'already there' and dry runs",
+    ExitCode.INTERNAL: "unexpected internal error: please report it with the step's log",
+    ExitCode.BAD_INPUT: "invalid input, or an input that does not fit the release (nothing was written)",
+    ExitCode.AUTH: "LaunchDarkly refused the token (401) or access (403)",
+    ExitCode.NOT_FOUND: "the project, flag, release, pipeline or phase was not found",
+    ExitCode.API_FAILURE: "a LaunchDarkly call failed (another 4xx, retries used up, a bad answer)",
+    ExitCode.NOT_REACHED: "the release was canceled, or while waiting the phase paused, disappeared or "
+    "timed out",
+}
 
 
 class ActionError(Exception):
     """A failure the action explains to the user and ends the step with.
 
     ``title`` becomes the annotation's title, ``message`` says what was wrong, and ``hint``
-    says what would be right. None of them may hold the access token: the runner I/O layer
-    redacts it anyway, but messages are written not to need that.
+    says what would be right. Text from outside is welcome in any of them: everything shown is
+    redacted before it is cut or escaped.
     """
 
-    def __init__(self, title: str, message: str, hint: str = "", exit_code: ExitCode = ExitCode.BAD_INPUT):
+    def __init__(self, *, title: str, message: str, hint: str, exit_code: ExitCode):
         super().__init__(message)
         self.title = title
         self.message = message
@@ -36,18 +49,24 @@ class ActionError(Exception):
         return f"{self.message} {self.hint}".strip()
 
 
-def bad_input(input_name: str, message: str, hint: str = "") -> ActionError:
-    """An input failed validation; nothing has been sent to LaunchDarkly."""
-    return ActionError(f"Invalid input '{input_name}'", message, hint, ExitCode.BAD_INPUT)
-
-
 class LaunchDarklyRefusal(ActionError):
-    """LaunchDarkly answered a call with an error status; ``code`` and ``reason`` are its own words."""
+    """LaunchDarkly answered with an error status; ``code`` and ``reason`` are its own words."""
 
     def __init__(
-        self, title: str, message: str, hint: str, exit_code: ExitCode, *, status: int, code: str, reason: str
+        self, *, title: str, message: str, hint: str, exit_code: ExitCode, status: int, code: str, reason: str
     ):
-        super().__init__(title, message, hint, exit_code)
+        super().__init__(title=title, message=message, hint=hint, exit_code=exit_code)
         self.status = status
         self.code = code
         self.reason = reason
+
+
+class DeadlinePassed(Exception):
+    """A call could not be completed, retries included, before its caller's deadline."""
+
+
+def bad_input(input_name: str, message: str, hint: str) -> ActionError:
+    """An input is invalid, or does not fit the release; nothing has been written."""
+    return ActionError(
+        title=f"Invalid input '{input_name}'", message=message, hint=hint, exit_code=ExitCode.BAD_INPUT
+    )

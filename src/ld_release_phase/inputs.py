@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import text
 from .errors import ActionError, ExitCode
 from .models import PhaseState, status_key
 
@@ -47,6 +48,10 @@ DEFAULT_BASE_URI = BASE_URI_PRESETS["commercial"]
 # called, so it is refused here even though path parameters are also percent-encoded.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,255}")
 MAX_RETRIES_LIMIT = 10
+# Sizes past which an input is absurd, refused before any call.
+MAX_TOKEN_LENGTH = 512
+MAX_AUDIENCES_BYTES = 64 * 1024
+MAX_AUDIENCES = 100
 # Duration inputs: (default, lowest, highest) in seconds, by field.
 DURATIONS = {
     "request_timeout": (30.0, 0.1, 300.0),
@@ -165,6 +170,12 @@ class ActionInputs(BaseModel):
                 "looks like an SDK or mobile key. The REST API needs a personal or service "
                 "access token (Account settings > Authorization), usually starting with 'api-'."
             )
+        if not value.isascii() or len(value) > MAX_TOKEN_LENGTH:
+            # An HTTP header carries ASCII; a LaunchDarkly token is a short ASCII string.
+            raise _fail(
+                f"has characters a LaunchDarkly token never has, or is over {MAX_TOKEN_LENGTH} "
+                "characters long; copy the token again from LaunchDarkly."
+            )
         return value
 
     @field_validator("project", "flag", mode="before")
@@ -175,7 +186,7 @@ class ActionInputs(BaseModel):
         if not KEY_PATTERN.fullmatch(value):
             raise _fail(
                 f"must be a LaunchDarkly key (letters, digits, '.', '_' and '-', starting with a "
-                f"letter or digit, at most 256 characters); got {_quote(value)}."
+                f"letter or digit, at most 256 characters); got {text.quote(value)}."
             )
         return value
 
@@ -194,17 +205,21 @@ class ActionInputs(BaseModel):
         if not value or status_key(value) in START_WORDS:
             return PhaseState.STARTED
         if PhaseState.read(value) is not None:
-            raise _fail(f"{_quote(value)} cannot be set: {STATUS_REFUSED}")
-        raise _fail(f"must be active (also spelt started or start); got {_quote(value)}.")
+            raise _fail(f"{text.quote(value)} cannot be set: {STATUS_REFUSED}")
+        raise _fail(f"must be active (also spelt started or start); got {text.quote(value)}.")
 
     @field_validator("audiences", mode="before")
     @classmethod
     def _audiences(cls, value: str) -> tuple[AudienceInput, ...] | None:
         if not value:
             return None
+        if len(value.encode()) > MAX_AUDIENCES_BYTES:
+            raise _fail(f"is over {MAX_AUDIENCES_BYTES // 1024} KiB; a phase's audiences fit in far less.")
         document = _load_structured(value)
         if not isinstance(document, list):
             raise _fail(f"must be a list of audience entries; got {_json_type(document)}.")
+        if len(document) > MAX_AUDIENCES:
+            raise _fail(f"lists {len(document)} entries; at most {MAX_AUDIENCES} are accepted.")
         try:
             return tuple(_audiences_adapter().validate_python(document))
         except ValidationError as error:
@@ -221,7 +236,7 @@ class ActionInputs(BaseModel):
         if not value:
             return 5
         if not value.isdigit() or int(value) > MAX_RETRIES_LIMIT:
-            raise _fail(f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}; got {_quote(value)}.")
+            raise _fail(f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}; got {text.quote(value)}.")
         return int(value)
 
     @field_validator("request_timeout", "wait_timeout", "poll_interval", mode="before")
@@ -237,7 +252,7 @@ class ActionInputs(BaseModel):
         try:
             return WaitFor(folded)
         except ValueError:
-            raise _fail(f"must be one of none, started, complete; got {_quote(value)}.") from None
+            raise _fail(f"must be one of none, started, complete; got {text.quote(value)}.") from None
 
     @field_validator("dry_run", mode="before")
     @classmethod
@@ -247,7 +262,7 @@ class ActionInputs(BaseModel):
             return False
         if value in ("true", "True", "TRUE"):
             return True
-        raise _fail(f"must be true or false; got {_quote(value)}.")
+        raise _fail(f"must be true or false; got {text.quote(value)}.")
 
 
 INPUT_NAMES: tuple[str, ...] = tuple(field.alias or name for name, field in ActionInputs.model_fields.items())
@@ -269,7 +284,12 @@ def parse_inputs(raw: Mapping[str, str]) -> ActionInputs:
         if len(problems) == 1
         else f"{len(problems)} invalid inputs"
     )
-    raise ActionError(title, "\n".join(problems), "Nothing was sent to LaunchDarkly.", ExitCode.BAD_INPUT)
+    raise ActionError(
+        title=title,
+        message="\n".join(problems),
+        hint="Nothing was sent to LaunchDarkly.",
+        exit_code=ExitCode.BAD_INPUT,
+    )
 
 
 def error_input_name(location: tuple[int | str, ...]) -> str:
@@ -278,16 +298,9 @@ def error_input_name(location: tuple[int | str, ...]) -> str:
     return (known.alias or field) if known else field
 
 
-def _quote(value: str, limit: int = 80) -> str:
-    """Echo an input back safely: one line, bounded length, control characters escaped."""
-    shown = value if len(value) <= limit else value[:limit] + "..."
-    return json.dumps(shown, ensure_ascii=False)
-
-
 def _show(value: object) -> str:
     """A value from a parsed document, as JSON, bounded for a log line."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:60] + "..."
+    return text.cut(json.dumps(value, ensure_ascii=False, default=str), 60)
 
 
 def _json_type(document: object) -> str:
@@ -295,21 +308,44 @@ def _json_type(document: object) -> str:
     return names.get(type(document), "empty") if document is not None else "empty"
 
 
-def _load_structured(text: str) -> object:
-    """Parse the audiences input: JSON first (fast, no extra import), then YAML."""
+def _load_structured(source: str) -> object:
+    """Parse the audiences input: JSON first (fast, no extra import), then YAML without aliases.
+
+    YAML aliases (``*name``) are refused: a few kilobytes of them expand to millions of values.
+    Nesting too deep for the parser is refused too, as the input error it is.
+    """
     try:
-        return json.loads(text)
+        return json.loads(source)
     except ValueError:
         pass
+    except RecursionError:
+        raise _fail("is nested too deeply to be a list of audiences.") from None
     import yaml  # noqa: PLC0415 - only runs that pass YAML pay for importing it
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(source, Loader=_loader_without_aliases())  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "invalid syntax"
         raise _fail(f"is neither valid JSON nor valid YAML{where}: {problem}.") from None
+    except RecursionError:
+        raise _fail("is nested too deeply to be a list of audiences.") from None
+
+
+@functools.cache
+def _loader_without_aliases() -> type:
+    import yaml  # noqa: PLC0415 - see _load_structured
+
+    class SafeLoaderWithoutAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                problem = "aliases (*name) are not accepted; write the values out"
+                raise yaml.composer.ComposerError(None, None, problem, mark)
+            return super().compose_node(parent, index)
+
+    return SafeLoaderWithoutAliases
 
 
 def _describe_audience_errors(error: ValidationError) -> str:
@@ -352,15 +388,15 @@ def _parse_base_uri(value: str) -> str:
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise _fail(f"is not a valid URL; got {_quote(value)}. {hint}") from None
+        raise _fail(f"is not a valid URL; got {text.quote(value)}. {hint}") from None
     if parts.scheme not in ("https", "http") or not host:
-        raise _fail(f"must be an https:// URL; got {_quote(value)}. {hint}")
+        raise _fail(f"must be an https:// URL; got {text.quote(value)}. {hint}")
     if parts.username is not None or parts.query or parts.fragment:
-        raise _fail(f"must not carry credentials, a query or a fragment; got {_quote(value)}. {hint}")
+        raise _fail(f"must not carry credentials, a query or a fragment; got {text.quote(value)}. {hint}")
     if parts.scheme == "http" and not is_loopback(host):
         raise _fail(
             f"must not be plain http:// to a remote host (the access token would travel "
-            f"unencrypted); got {_quote(value)}. {hint}"
+            f"unencrypted); got {text.quote(value)}. {hint}"
         )
     return value.rstrip("/")
 
@@ -381,26 +417,9 @@ def _parse_duration(value: str, *, default: float, low: float, high: float) -> f
         return default
     match = _DURATION.fullmatch(value.strip().lower())
     if not match:
-        raise _fail(f"must be a duration such as 90 (seconds), 90s, 15m or 1h; got {_quote(value)}.")
+        raise _fail(f"must be a duration such as 90 (seconds), 90s, 15m or 1h; got {text.quote(value)}.")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if not low <= seconds <= high:
-        raise _fail(f"must be from {_human(low)} to {_human(high)}; got {_quote(value)}.")
+        span = f"{text.human_duration(low)} to {text.human_duration(high)}"
+        raise _fail(f"must be from {span}; got {text.quote(value)}.")
     return seconds
-
-
-def _human(seconds: float) -> str:
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g}h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g}m"
-    return f"{seconds:g}s"
-
-
-def human_duration(seconds: float) -> str:
-    """A duration for log lines: 90 -> '1m30s', 5 -> '5s', 0.25 -> '0.25s'."""
-    if seconds < 60:
-        return f"{round(seconds, 1):g}s"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
-    return text + (f"{secs}s" if secs else "")

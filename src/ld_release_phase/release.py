@@ -42,17 +42,17 @@ def resolve_phase(release: Release, wanted: str) -> ReleasePhase:
     if folded:
         ids = ", ".join(phase.id for phase in folded)
         raise ActionError(
-            "Ambiguous phase",
-            f"{len(folded)} phases of pipeline '{release.name}' are named '{wanted}' (ids {ids}).",
-            "Set phase to one of these ids instead of the name.",
-            ExitCode.BAD_INPUT,
+            title="Ambiguous phase",
+            message=f"{len(folded)} phases of pipeline '{release.name}' are named '{wanted}' (ids {ids}).",
+            hint="Set phase to one of these ids instead of the name.",
+            exit_code=ExitCode.BAD_INPUT,
         )
     raise ActionError(
-        "Phase not found",
-        f"Pipeline '{release.name}' has no phase with id or name '{wanted}'. "
+        title="Phase not found",
+        message=f"Pipeline '{release.name}' has no phase with id or name '{wanted}'. "
         f"Its phases are: {phase_names(release)}.",
-        "Set phase to one of these names, a phase id, or 'next'.",
-        ExitCode.NOT_FOUND,
+        hint="Set phase to one of these names, a phase id, or 'next'.",
+        exit_code=ExitCode.NOT_FOUND,
     )
 
 
@@ -61,11 +61,11 @@ def _next_phase(release: Release) -> ReleasePhase:
         if not phase.is_started and not phase.is_complete:
             return phase
     raise ActionError(
-        "No next phase",
-        f"Every phase of pipeline '{release.name}' has already started or completed, so "
+        title="No next phase",
+        message=f"Every phase of pipeline '{release.name}' has already started or completed, so "
         "there is no next phase to act on.",
-        "Name the phase explicitly, or skip this step once the release is done.",
-        ExitCode.NOT_FOUND,
+        hint="Name the phase explicitly, or skip this step once the release is done.",
+        exit_code=ExitCode.NOT_FOUND,
     )
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 from .errors import ActionError
-from .inputs import human_duration
 from .models import PhaseState, Release, ReleasePhase
+from .text import human_duration, markdown
 
 _MARKS = {
     PhaseState.COMPLETE: "✓",
@@ -17,8 +16,6 @@ _MARKS = {
     PhaseState.READY_TO_START: "○",
     PhaseState.NOT_STARTED: "·",
 }
-# Enough to keep text inert: with '[' escaped no link or image can form, so '(' and ')' are safe.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 
 @dataclass(frozen=True)
@@ -84,15 +81,15 @@ def change_sentence(outcome: Outcome) -> str:
 def summary(outcome: Outcome, project: str, flag: str) -> str:
     release = outcome.release
     lines = [
-        f"### LaunchDarkly release: {_md(flag)} in {_md(project)}",
+        f"### LaunchDarkly release: {markdown(flag)} in {markdown(project)}",
         "",
-        f"Pipeline **{_md(release.name or release.release_pipeline_key)}**"
+        f"Pipeline **{markdown(release.name or release.release_pipeline_key)}**"
         + (f", release version {release.version}" if release.version is not None else ""),
         "",
-        _md(change_sentence(outcome)),
+        markdown(change_sentence(outcome)),
     ]
     if outcome.wait_note:
-        lines += ["", _md(outcome.wait_note)]
+        lines += ["", markdown(outcome.wait_note)]
     lines += [
         "",
         "| | Phase | Status | Started | Complete | Audiences (environment) |",
@@ -101,20 +98,20 @@ def summary(outcome: Outcome, project: str, flag: str) -> str:
     for phase in release.phases:
         marker = "➡️" if phase.id == outcome.phase_id else ""
         audiences = ", ".join(
-            f"{_md(aud.name)} ({_md(aud.environment_key or '-')})" for aud in phase.audiences or ()
+            f"{markdown(aud.name)} ({markdown(aud.environment_key or '-')})" for aud in phase.audiences or ()
         )
         lines.append(
-            f"| {marker} | {_md(phase.name or phase.id)} | {_md(phase.reported_status)} | "
+            f"| {marker} | {markdown(phase.name or phase.id)} | {markdown(phase.reported_status)} | "
             f"{_yes(phase.is_started)} | {_yes(phase.is_complete)} | {audiences or '-'} |"
         )
     return "\n".join(lines) + "\n\n"
 
 
 def failure_summary(error: ActionError) -> str:
-    lines = [f"### ❌ {_md(error.title)}", ""]
-    lines += [_md(line) + "  " for line in error.message.splitlines()]
+    lines = [f"### ❌ {markdown(error.title)}", ""]
+    lines += [markdown(line) + "  " for line in error.message.splitlines()]
     if error.hint:
-        lines += ["", f"**Fix:** {_md(error.hint)}"]
+        lines += ["", f"**Fix:** {markdown(error.hint)}"]
     return "\n".join(lines) + "\n\n"
 
 
@@ -131,10 +128,3 @@ def _bool(value: bool) -> str:
 
 def _yes(value: bool) -> str:
     return "✅" if value else "—"
-
-
-def _md(text: str) -> str:
-    """Text from LaunchDarkly, safe inside Markdown and a table cell: no HTML, no markup."""
-    flat = " ".join(text.split())
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)

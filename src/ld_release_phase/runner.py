@@ -1,10 +1,10 @@
 """Runner I/O: the only module that touches actions-toolkit, the log, or ``$GITHUB_*`` files.
 
-Everything written here goes through :meth:`Runner._redact`, so a registered secret cannot
-reach the log, the outputs or the step summary even if LaunchDarkly echoes it back. Text from
-outside (API answers, inputs) cannot start a workflow command: single-line writes fold line
-breaks so every line starts with this action's own words, and multi-line dumps are fenced with
-``::stop-commands::`` and a fresh random token.
+Everything written here is made safe by :mod:`.text` on the way out: redacted (so a registered
+secret cannot reach the log, the outputs or the step summary even if LaunchDarkly echoes it
+back), then cut to what GitHub keeps, then escaped. Text from outside cannot start a workflow
+command: single lines are folded and ``##[`` made inert, so every line starts with this action's
+own words, and multi-line dumps are fenced with ``::stop-commands::`` and a fresh random token.
 """
 
 from __future__ import annotations
@@ -16,21 +16,18 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
-from urllib.parse import quote
 
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
+from . import text
 from .errors import ActionError, ExitCode
 
-REDACTED = "***"
-# A token shorter than this is not redacted as a substring: it would shred ordinary words.
-_MIN_SECRET_LENGTH = 4
-
-
-def one_line(text: str) -> str:
-    """Fold text from outside onto one line so it cannot start a workflow command."""
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+# GitHub keeps at most 1 MiB of a step's outputs and of its summary; stay under both.
+OUTPUTS_LIMIT = 1000 * 1024
+SUMMARY_LIMIT = 1000 * 1024
+# Debug dumps of request and response bodies, per dump.
+VERBATIM_LIMIT = 64 * 1024
 
 
 class Runner:
@@ -48,7 +45,7 @@ class Runner:
         self.in_github = self._env.get("GITHUB_ACTIONS") == "true" or bool(self._env.get("GITHUB_OUTPUT"))
         self._stream = log or (sys.stdout if self.in_github else sys.stderr)
         self._out = out or (log if log is not None else sys.stdout)
-        self._secrets: list[str] = []
+        self._summary_bytes = 0
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -64,46 +61,41 @@ class Runner:
 
     def mask(self, secret: str) -> None:
         """Ask the runner to hide ``secret`` and redact it from everything this process writes."""
-        parts = {secret.strip(), *(line.strip() for line in secret.splitlines())}
-        for part in sorted(filter(None, parts), key=len, reverse=True):
-            if self.in_github:
-                # Written before anything else and without redaction: this line is the mask.
-                # In a terminal it would only print the secret, so it is skipped there.
+        parts = sorted(filter(None, {secret.strip(), *(line.strip() for line in secret.splitlines())}))
+        if self.in_github:
+            # Written before anything else and before the parts are redacted: these lines are
+            # the mask. In a terminal they would only print the secret, so they are skipped.
+            for part in parts:
                 self._write(str(Command("add-mask", {}, part)))
-            if len(part) >= _MIN_SECRET_LENGTH:
-                self._secrets += [part, quote(part, safe=""), json.dumps(part)[1:-1]]
-
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        for part in parts:
+            text.register_secret(part)
 
     # -- log --------------------------------------------------------------------------------
 
     def _write(self, line: str) -> None:
-        self._stream.write(line + "\n")
+        self._stream.write(text.clean(line) + "\n")
         self._stream.flush()
 
     def info(self, message: str) -> None:
-        line = one_line(self._redact(message))
+        line = text.one_line(message)
         if line.lstrip().startswith("::"):
             self.verbatim(line)
             return
         self._write(line)
 
     def _command(self, name: str, message: str, title: str = "") -> None:
+        message = text.cut(message, text.LINE_LIMIT)
+        title = text.one_line(title, 200)
         if not self.in_github:
             # In a terminal: annotations as "error: Title: message", groups as their title line.
             if name in ("notice", "error"):
                 heading = f"{name}: {title}" if title else name
-                self._write(
-                    one_line(self._redact(heading)) + ": " + self._redact(message).replace("\n", "\n  ")
-                )
+                self._write(heading + ": " + message.replace("\n", "\n  "))
             elif name == "group":
-                self._write(one_line(self._redact(message)))
+                self._write(text.one_line(message))
             return
-        properties = {"title": self._redact(title)} if title else {}
-        self._write(str(Command(name, properties, self._redact(message))))
+        properties = {"title": title} if title else {}
+        self._write(text.neutralise(str(Command(name, properties, message))))
 
     def notice(self, message: str, title: str = "") -> None:
         self._command("notice", message, title)
@@ -111,20 +103,21 @@ class Runner:
     def error(self, message: str, title: str = "") -> None:
         self._command("error", message, title)
 
-    def verbatim(self, text: str) -> None:
+    def verbatim(self, body: str) -> None:
         """Print multi-line text from outside with workflow commands switched off around it."""
+        shown = text.cut(body, VERBATIM_LIMIT)
         if not self.in_github:
-            self._write(self._redact(text))
+            self._write(shown)
             return
         fence = uuid.uuid4().hex  # unguessable: text inside cannot end the fence early
         self._write(f"::stop-commands::{fence}")
-        for line in self._redact(text).splitlines():
+        for line in shown.splitlines():
             self._write(line)
         self._write(f"::{fence}::")
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
-        self._command("group", one_line(title))
+        self._command("group", text.one_line(title))
         try:
             yield
         finally:
@@ -134,26 +127,52 @@ class Runner:
 
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
         """Write step outputs; outside GitHub, print them as one JSON object."""
-        redacted = {name: self._redact(value) for name, value in outputs.items()}
+        values = self._within_output_limit({name: text.clean(value) for name, value in outputs.items()})
         path = self._env.get("GITHUB_OUTPUT")
         if not path:
-            self._out.write(json.dumps(redacted, ensure_ascii=False, sort_keys=True) + "\n")
+            self._out.write(json.dumps(values, ensure_ascii=False, sort_keys=True) + "\n")
             self._out.flush()
             return
         try:
             # Every value goes in a heredoc with a random delimiter; a value containing the
             # delimiter is refused, so no value can end its block early and forge outputs.
-            blocks = [prepare_key_value_message(name, value) for name, value in redacted.items()]
+            blocks = [prepare_key_value_message(name, value) for name, value in values.items()]
         except Exception as error:  # actions-toolkit raises a bare Exception here
             raise ActionError(
-                "Output refused", f"an output value was refused: {error}", "", ExitCode.API_FAILURE
+                title="Output refused",
+                message=f"an output value was refused: {error}",
+                hint="",
+                exit_code=ExitCode.INTERNAL,
             ) from None
         self._append(path, "".join(block + "\n" for block in blocks))
 
+    def _within_output_limit(self, values: dict[str, str]) -> dict[str, str]:
+        """Empty the largest values until the rest fits in what GitHub keeps, saying which.
+
+        A value is emptied rather than cut: half a JSON document or half an id misleads."""
+        sizes = {name: len(value.encode()) for name, value in values.items()}
+        for name in sorted(sizes, key=sizes.__getitem__, reverse=True):
+            if sum(sizes.values()) <= OUTPUTS_LIMIT:
+                break
+            self.info(
+                f"Output '{name}' is left empty: it is {sizes[name]:,} bytes, and GitHub keeps at most "
+                f"1 MiB of a step's outputs."
+            )
+            values[name], sizes[name] = "", 0
+        return values
+
     def append_summary(self, markdown: str) -> None:
         path = self._env.get("GITHUB_STEP_SUMMARY")
-        if path:
-            self._append(path, self._redact(markdown))
+        if not path:
+            return
+        body = text.clean(markdown)
+        room = SUMMARY_LIMIT - self._summary_bytes
+        if len(body.encode()) > room:
+            self.info("The step summary is cut: GitHub shows at most 1 MiB of it.")
+            note = "\n\n*(cut: GitHub shows at most 1 MiB of a step summary)*\n\n"
+            body = body.encode()[: max(0, room - len(note.encode()))].decode(errors="ignore") + note
+        self._summary_bytes += len(body.encode())
+        self._append(path, body)
 
     @staticmethod
     def _append(path: str, text: str) -> None:

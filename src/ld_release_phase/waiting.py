@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .client import Clock
-from .errors import ActionError, ExitCode
-from .inputs import WaitFor, human_duration
+from .errors import ActionError, DeadlinePassed, ExitCode
+from .inputs import WaitFor
 from .models import PhaseState, Release, ReleasePhase
+from .text import human_duration
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def wait_for_phase(
     phase_id: str,
     goal: WaitFor,
     *,
-    fetch: Callable[[], Release],
+    fetch: Callable[[float], Release],
     timeout: float,
     interval: float,
     clock: Clock,
@@ -45,8 +46,9 @@ def wait_for_phase(
 ) -> WaitResult:
     """Poll with ``fetch`` until the phase reaches ``goal``; fail fast on cancel or pause.
 
-    One log line per status change, not per poll. Rate limits and transient errors during a
-    poll are handled by the client like any other call.
+    The wait ends by its deadline: polls happen every ``interval`` before it, and ``fetch`` is
+    given the deadline, so a poll's retries (a rate limit's wait included) cannot run past it.
+    One log line per status change, not per poll.
     """
     started = clock.monotonic()
     deadline = started + timeout
@@ -54,26 +56,21 @@ def wait_for_phase(
     phase = _phase_in(release, phase_id)
     last_seen = phase.reported_status
     while True:
-        waited = clock.monotonic() - started
         if reached(phase, goal):
-            return WaitResult(release, waited, polls)
-        _fail_if_stuck(release, phase, goal, waited)
-        remaining = deadline - clock.monotonic()
-        if remaining <= 0:
-            raise ActionError(
-                "Timed out waiting for the phase",
-                f"Phase '{phase.name}' was not {goal.value} after {human_duration(waited)} "
-                f"({polls} polls); its last status was {phase.reported_status}.",
-                "Raise wait-timeout, or check the phase's approvals and audiences in LaunchDarkly.",
-                ExitCode.NOT_REACHED,
-            )
+            return WaitResult(release, clock.monotonic() - started, polls)
+        _fail_if_stuck(release, phase, goal, clock.monotonic() - started)
         if polls == 0:
             log(
                 f"Waiting up to {human_duration(timeout)} for phase '{phase.name}' to be {goal.value} "
                 f"(checking every {human_duration(interval)}); now {last_seen}." + _WHO_MOVES_IT[goal]
             )
-        clock.sleep(min(interval, remaining))
-        release = fetch()
+        clock.sleep(min(interval, max(0.0, deadline - clock.monotonic())))
+        try:
+            if clock.monotonic() >= deadline:
+                raise DeadlinePassed
+            release = fetch(deadline)
+        except DeadlinePassed:
+            raise _timed_out(phase, goal, clock.monotonic() - started, polls) from None
         polls += 1
         phase = _phase_in(release, phase_id)
         if phase.reported_status != last_seen:
@@ -84,14 +81,24 @@ def wait_for_phase(
             last_seen = phase.reported_status
 
 
+def _timed_out(phase: ReleasePhase, goal: WaitFor, waited: float, polls: int) -> ActionError:
+    return ActionError(
+        title="Timed out waiting for the phase",
+        message=f"Phase '{phase.name}' was not {goal.value} after {human_duration(waited)} "
+        f"({polls} poll{'s' if polls != 1 else ''}); its last status was {phase.reported_status}.",
+        hint="Raise wait-timeout, or check the phase's approvals and audiences in LaunchDarkly.",
+        exit_code=ExitCode.NOT_REACHED,
+    )
+
+
 def _phase_in(release: Release, phase_id: str) -> ReleasePhase:
     phase = release.phase_by_id(phase_id)
     if phase is None:
         raise ActionError(
-            "Phase disappeared",
-            f"The release no longer has phase id {phase_id}; it may have been replaced.",
-            "Check the flag's release in LaunchDarkly and run again.",
-            ExitCode.NOT_REACHED,
+            title="Phase disappeared",
+            message=f"The release no longer has phase id {phase_id}; it may have been replaced.",
+            hint="Check the flag's release in LaunchDarkly and run again.",
+            exit_code=ExitCode.NOT_REACHED,
         )
     return phase
 
@@ -99,17 +106,17 @@ def _phase_in(release: Release, phase_id: str) -> ReleasePhase:
 def _fail_if_stuck(release: Release, phase: ReleasePhase, goal: WaitFor, waited: float) -> None:
     if release.canceled_at is not None:
         raise ActionError(
-            "Release canceled",
-            f"The release was canceled while waiting for phase '{phase.name}' to be {goal.value} "
+            title="Release canceled",
+            message=f"The release was canceled while waiting for phase '{phase.name}' to be {goal.value} "
             f"(after {human_duration(waited)}).",
-            "Start a new release for the flag in LaunchDarkly, then run again.",
-            ExitCode.NOT_REACHED,
+            hint="Start a new release for the flag in LaunchDarkly, then run again.",
+            exit_code=ExitCode.NOT_REACHED,
         )
     if phase.state is PhaseState.PAUSED:
         raise ActionError(
-            "Phase paused",
-            f"Phase '{phase.name}' is Paused, so it will not become {goal.value} by itself "
+            title="Phase paused",
+            message=f"Phase '{phase.name}' is Paused, so it will not become {goal.value} by itself "
             f"(after {human_duration(waited)}).",
-            "Resume the phase in LaunchDarkly, then run again.",
-            ExitCode.NOT_REACHED,
+            hint="Resume the phase in LaunchDarkly, then run again.",
+            exit_code=ExitCode.NOT_REACHED,
         )

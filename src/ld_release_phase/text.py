@@ -1,0 +1,95 @@
+"""Text that reaches a person or a later step, made safe in one order: redact, then cut, then escape.
+
+Every piece of text this action shows may hold something from outside (LaunchDarkly's answers,
+inputs, the environment). Redacting after cutting would leave a token's prefix at the cut, and
+redacting after escaping would miss a token whose characters were escaped, so each function
+here redacts first. The secrets are the process's own: the runner registers the access token
+before anything is printed, and every later piece of text is redacted against it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote as percent_encode
+
+REDACTED = "***"
+# A secret shorter than this is not redacted as a substring: it would shred ordinary words.
+# (The runner's own mask still hides it.)
+MIN_SECRET_LENGTH = 4
+# The longest log line or annotation this action writes; GitHub shows far less on one line.
+LINE_LIMIT = 2000
+_secrets: list[str] = []
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# The runner acts on "##[name]" anywhere in a line that is not a "::" command.
+_LEGACY_COMMAND = "##["
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def register_secret(secret: str) -> None:
+    """Redact ``secret`` from all text shown from now on, in every spelling it could take."""
+    if len(secret) >= MIN_SECRET_LENGTH:
+        forms = {secret, percent_encode(secret, safe=""), json.dumps(secret)[1:-1], _escape_markdown(secret)}
+        _secrets.extend(sorted(forms - set(_secrets), key=len, reverse=True))
+        _secrets.sort(key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def clean(text: str) -> str:
+    """Redacted, and writable as UTF-8: a lone surrogate (from a JSON ``\\ud800``) becomes U+FFFD."""
+    return redact(_LONE_SURROGATE.sub("\ufffd", text))
+
+
+def cut(text: str, limit: int) -> str:
+    """Redacted, then at most ``limit`` characters, saying how much was cut."""
+    text = clean(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters cut]"
+
+
+def quote(value: str, limit: int = 80) -> str:
+    """A value echoed back: redacted, cut, then JSON-quoted so it shows as one inert line."""
+    text = clean(value)
+    shown = text if len(text) <= limit else text[:limit] + "..."
+    return json.dumps(shown, ensure_ascii=False)
+
+
+def one_line(text: str, limit: int = LINE_LIMIT) -> str:
+    """One log line from text of any origin: redacted, cut, line breaks and control characters
+    shown as escapes (so no line of it can start a command), and ``##[`` made inert."""
+    folded = "".join(char if char.isprintable() else repr(char)[1:-1] for char in cut(text, limit))
+    return neutralise(folded)
+
+
+def neutralise(text: str) -> str:
+    """Make the runner's legacy ``##[command]`` syntax inert wherever it stands in a line."""
+    return text.replace(_LEGACY_COMMAND, "##\\[")
+
+
+def markdown(text: str, limit: int = 500) -> str:
+    """Text from outside, inert inside Markdown and a table cell: redacted, cut, then escaped."""
+    flat = " ".join(cut(text, limit).split())
+    return _escape_markdown(flat)
+
+
+def _escape_markdown(text: str) -> str:
+    # With '[' escaped no link or image can form, so '(' and ')' are safe.
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def human_duration(seconds: float) -> str:
+    """A duration for log lines: 90 -> '1m30s', 5 -> '5s', 0.25 -> '0.25s'."""
+    if seconds < 60:
+        return f"{round(seconds, 1):g}s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{secs}s" if secs else "")
