@@ -79,6 +79,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False  # close the connection without answering
+    applied: bool = False  # with drop: carry the request out first, then hang up without answering
     trickle: float = 0.0  # seconds between single bytes of the answer (headers and body)
     trickle_body: bool = False  # with trickle: the headers at once, then the body byte by byte
     method: str | None = None  # only for this method; None: the next request of any method
@@ -458,6 +459,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             record.scripted = True
             time.sleep(fault.delay)
+            if fault.applied:
+                standin.handle(method, self.path, headers, body)
             if fault.drop:
                 self.close_connection = True
                 self.connection.shutdown(2)

@@ -67,6 +67,11 @@ def test_every_documented_step_works_against_both_modes(
     any_standin: StandIn, tmp_path: Path, step: dict[str, Any]
 ) -> None:
     inputs = _as_the_runner_passes(step, any_standin.url)
+    if inputs["release-pipeline"]:
+        # A new flag: no release yet, and the project's pipeline to put it on.
+        any_standin.releases.clear()
+        any_standin.add_flag("demo", "new-checkout")
+        any_standin.add_pipeline("demo", inputs["release-pipeline"])
     phase = inputs["phase"]
     if phase != "next":
         any_standin.advance_to(phase)  # the earlier phases were started by earlier steps
@@ -84,5 +89,7 @@ def test_every_documented_step_works_against_both_modes(
     assert run.returncode == 0, run.stdout
     assert "Traceback" not in run.stdout
     dry = inputs["dry-run"] == "true"
-    assert [r.json()["status"] for r in any_standin.writes] == ([] if dry else [WIRE[any_standin.spelling]])
+    phase_writes = [r.json()["status"] for r in any_standin.writes if "/phases/" in r.path]
+    assert phase_writes == ([] if dry else [WIRE[any_standin.spelling]])
+    assert run.outputs["release-created"] == ("true" if inputs["release-pipeline"] and not dry else "false")
     assert run.outputs["started"] == ("false" if dry else "true")

@@ -38,6 +38,32 @@ def test_action_yml_declares_exactly_the_inputs_the_code_reads() -> None:
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
 
 
+def test_action_yml_says_of_each_input_what_the_input_model_says() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+
+    for name, field in ActionInputs.model_fields.items():
+        declared = action["inputs"][field.alias or name]
+        assert " ".join(declared["description"].split()) == field.description, name
+        if not declared.get("required"):
+            assert str(declared.get("default", "")) == field.default, name
+
+
+def test_help_is_built_from_the_input_model() -> None:
+    parser = build_parser()
+    flags = {action.dest: action for action in parser._actions}
+
+    for name, field in ActionInputs.model_fields.items():
+        flag = field.alias or name
+        if flag == "access-token":
+            continue
+        described = " ".join((flags[flag].help or "").split()).replace("%%", "%")
+        assert described.startswith((field.description or "").replace("`", "")), flag
+        if field.default:
+            assert described.endswith(f"(default: {field.default})"), flag
+    required = next(group for group in parser._action_groups if group.title == "required")
+    assert {action.dest for action in required._group_actions} == {"project", "flag", "phase"}
+
+
 def test_action_yml_defaults_mean_the_same_as_leaving_inputs_empty() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     defaults = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}

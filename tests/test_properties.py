@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ld_release_phase.cli import execute
+from ld_release_phase.cli import run_step
 from ld_release_phase.errors import ActionError, ExitCode
 from ld_release_phase.inputs import INPUT_NAMES, parse_inputs
 from ld_release_phase.runner import Runner
@@ -79,7 +79,7 @@ def run_once(
         stream = io.StringIO()
         runner = Runner(env, stream)
         runner.mask(raw["access-token"])
-        code = execute(raw, runner, FakeClock())
+        code = run_step(raw, runner, FakeClock())
         return (
             code,
             stream.getvalue(),

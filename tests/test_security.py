@@ -9,28 +9,17 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import yaml
 
 from ld_release_phase import action as action_module
 from ld_release_phase.client import encode_segment
 from ld_release_phase.errors import ActionError
 from ld_release_phase.runner import Runner
 
-from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
+from harness import ROOT, TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
 from standin import Fault, StandIn
 
-OUTPUT_NAMES = {
-    "status",
-    "started",
-    "complete",
-    "changed",
-    "phase-id",
-    "phase-name",
-    "next-phase-id",
-    "next-phase-name",
-    "release-version",
-    "release-pipeline-key",
-    "release",
-}
+OUTPUT_NAMES = set(yaml.safe_load((ROOT / "action.yml").read_text())["outputs"])
 HOSTILE_TEXTS = [
     "::warning::pwned",
     "QA\n::warning title=x::pwned\n::add-mask::everything",

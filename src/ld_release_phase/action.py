@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 
 from .client import ONLY_ACTIVE_REFUSAL, Clock, Exchange, LaunchDarklyClient, RetryPolicy
-from .errors import ActionError, ExitCode, LaunchDarklyRefusal
+from .errors import ActionError, ExitCode, LaunchDarklyRefusal, bad_input
 from .inputs import ActionInputs, WaitFor
 from .models import Dialect, Release, ReleasePhase
 from .release import already_in, request_body, resolve_phase
-from .report import Outcome, change_sentence, outputs, pipeline_line, summary, wait_note
+from .report import (
+    Outcome,
+    attach_sentence,
+    change_sentence,
+    outputs,
+    pipeline_line,
+    planned_attach_outputs,
+    summary,
+    wait_note,
+)
 from .runner import Runner
+from .text import markdown
 from .waiting import wait_for_phase
 
 
@@ -61,13 +71,21 @@ def make_client(inputs: ActionInputs, runner: Runner, clock: Clock | None = None
     )
 
 
-def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock: Clock) -> Outcome:
-    """Carry out one step; raises ActionError for anything the user must hear about."""
+def carry_out(
+    inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock: Clock
+) -> Outcome | None:
+    """Carry out one step; raises ActionError for anything the user must hear about.
+
+    None is a dry run that stops before the phase: the flag has no release yet, and the phase
+    can only be found once the flag is on its pipeline.
+    """
     runner.info(
         f"Release phase: project '{inputs.project}', flag '{inputs.flag}', phase '{inputs.phase}', "
         f"status {inputs.status.spelling(Dialect.LIVE)}" + (" (dry run)" if inputs.dry_run else "")
     )
-    release = client.get_release(inputs.project, inputs.flag)
+    release, created = _release_of(inputs, client, runner)
+    if release is None:
+        return None
     phase = resolve_phase(release, inputs.phase)
     dialect = release.dialect
     body = request_body(inputs.status.spelling(dialect), phase, inputs.audiences)
@@ -76,14 +94,16 @@ def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock:
 
     before = phase.reported_status
     if already_in(phase, inputs.status):
-        outcome = Outcome(release, phase.id, before, changed=False)
+        outcome = Outcome(release, phase.id, before, changed=False, created=created)
     elif inputs.dry_run:
-        _show_planned_request(runner, client, inputs, phase, body)
+        _show_planned_request(
+            runner, client.url(client.phase_path(inputs.project, inputs.flag, phase.id)), client, body
+        )
         outcome = Outcome(release, phase.id, before, changed=False, dry_run=True)
     else:
         updated = _update(inputs, client, runner, phase, body=body, dialect=dialect)
         _require_phase(updated, phase)
-        outcome = Outcome(updated, phase.id, before, changed=True)
+        outcome = Outcome(updated, phase.id, before, changed=True, created=created)
 
     if inputs.wait_for is not WaitFor.NONE:
         if inputs.dry_run:
@@ -92,6 +112,44 @@ def run(inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock:
             runner.info(change_sentence(outcome))  # where things stand before the wait
             outcome = _wait(outcome, inputs, client, runner, clock)
     return outcome
+
+
+def _release_of(
+    inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner
+) -> tuple[Release | None, bool]:
+    """The flag's release, and whether this step put the flag on its pipeline to get it.
+
+    A flag with no release is put on ``release-pipeline`` when that is set; a flag already on
+    another pipeline is never moved.
+    """
+    wanted = inputs.release_pipeline
+    try:
+        release = client.get_release(inputs.project, inputs.flag)
+    except LaunchDarklyRefusal as refusal:
+        if refusal.status != 404 or not wanted:
+            raise
+    else:
+        if wanted and release.release_pipeline_key != wanted:
+            raise bad_input(
+                "release-pipeline",
+                f"Flag '{inputs.flag}' is already on release pipeline "
+                f"'{release.release_pipeline_key}', not '{wanted}'. This action never moves a flag "
+                "to another pipeline.",
+                f"Set release-pipeline to '{release.release_pipeline_key}' (or leave it empty), or "
+                "take the flag off its pipeline in LaunchDarkly first.",
+            )
+        return release, False
+    body: dict[str, object] = {"releasePipelineKey": wanted}
+    if inputs.release_variation:
+        body["releaseVariationId"] = inputs.release_variation
+    runner.info(f"Flag '{inputs.flag}' has no release yet: putting it on release pipeline '{wanted}'.")
+    if inputs.dry_run:
+        _show_planned_request(
+            runner, client.url(client.create_release_path(inputs.project, inputs.flag)), client, body
+        )
+        runner.info("Dry run: the phase is found once the flag is on the pipeline, so the dry run ends here.")
+        return None, False
+    return client.create_release(inputs.project, inputs.flag, body), True
 
 
 def _update(
@@ -125,10 +183,21 @@ _DIALECT_WORDS = {
 }
 
 
-def report(outcome: Outcome, inputs: ActionInputs, runner: Runner) -> None:
-    runner.set_outputs(outputs(outcome))
-    runner.append_summary(summary(outcome, inputs.project, inputs.flag))
-    sentence = change_sentence(outcome) + (f" {outcome.wait_note}" if outcome.wait_note else "")
+def report(outcome: Outcome | None, inputs: ActionInputs, runner: Runner) -> None:
+    if outcome is None:
+        sentence = (
+            f"Dry run: the flag would be put on release pipeline '{inputs.release_pipeline}'; "
+            "nothing was changed."
+        )
+        runner.set_outputs(planned_attach_outputs())
+        runner.append_summary(
+            f"### LaunchDarkly release: {markdown(inputs.flag)}\n\n{markdown(sentence)}\n\n"
+        )
+    else:
+        runner.set_outputs(outputs(outcome))
+        runner.append_summary(summary(outcome, inputs.project, inputs.flag))
+        sentence = attach_sentence(outcome) + change_sentence(outcome)
+        sentence += f" {outcome.wait_note}" if outcome.wait_note else ""
     runner.notice(sentence, title=f"LaunchDarkly: {inputs.flag}")
 
 
@@ -146,17 +215,19 @@ def _wait(
         log=runner.info,
     )
     note = wait_note(inputs.wait_for.value, result.waited, result.polls)
-    return Outcome(result.release, outcome.phase_id, outcome.before, outcome.changed, wait_note=note)
+    return Outcome(
+        result.release,
+        outcome.phase_id,
+        outcome.before,
+        outcome.changed,
+        created=outcome.created,
+        wait_note=note,
+    )
 
 
 def _show_planned_request(
-    runner: Runner,
-    client: LaunchDarklyClient,
-    inputs: ActionInputs,
-    phase: ReleasePhase,
-    body: dict[str, object],
+    runner: Runner, url: str, client: LaunchDarklyClient, body: dict[str, object]
 ) -> None:
-    url = client.url(client.phase_path(inputs.project, inputs.flag, phase.id))
     runner.info(f"Dry run: would send PUT {url}")
     runner.info("with headers " + _header_list(client.shown_headers(with_body=True)))
     runner.verbatim(json.dumps(body, indent=2, ensure_ascii=False))

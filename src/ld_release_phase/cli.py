@@ -1,4 +1,10 @@
-"""Entry point: in a workflow the inputs come from ``INPUT_*``; in a terminal, from flags."""
+"""Entry point. As the action, the inputs come from ``INPUT_*``; as a command, from flags.
+
+With no arguments (how the runner starts the container) it is the action: inputs from the
+environment, the log and outputs in the runner's formats. With arguments it is a command, in a
+terminal or a workflow's ``run:`` step alike: inputs from flags, the token from
+``$LD_ACCESS_TOKEN``, a plain log on stderr and the outputs as JSON on stdout.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from . import ACTION_NAME, __version__
-from .action import make_client, report, run
+from .action import carry_out, make_client, report
 from .client import Clock, SystemClock
-from .errors import ActionError, ExitCode
-from .inputs import INPUT_NAMES, parse_inputs
+from .errors import EXIT_CODE_MEANINGS, ActionError, ExitCode
+from .inputs import INPUT_NAMES, REQUIRED_INPUTS, TOKEN_INPUT, ActionInputs, parse_inputs
 from .report import failure_summary
 from .runner import Runner
 
@@ -19,47 +25,52 @@ if TYPE_CHECKING:
     import argparse
 
 TOKEN_ENV = "LD_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a secret
-_HELP = {
-    "project": "project key",
-    "flag": "flag key",
-    "phase": "phase id, phase name, or 'next' (the first phase neither started nor complete)",
-    "status": "active (default; also started or start): start the phase. LaunchDarkly only lets a "
-    "phase be started by hand; any other status is refused before any call. LaunchDarkly completes "
-    "a phase when the next one starts: start the next phase (--phase next)",
-    "audiences": "JSON or YAML list of audience configurations",
-    "base-uri": "https://app.launchdarkly.com (default), or a preset: commercial, federal, eu",
-    "max-retries": "retries for 429, 409, 5xx and network errors (default 5)",
-    "request-timeout": "timeout of each HTTP request (default 30s)",
-    "wait-for": "none (default), started or complete (a phase completes when the next one starts)",
-    "wait-timeout": "how long to wait (default 15m)",
-    "poll-interval": "how often to poll while waiting (default 15s)",
-    "dry-run": "true: validate and show the request without sending it",
-}
-EXIT_CODES = """exit codes:
-  0  success
-  1  unexpected internal error
-  2  invalid input (nothing was sent to LaunchDarkly)
-  3  LaunchDarkly refused the token (401) or access (403)
-  4  project, flag, release or phase not found
-  5  LaunchDarkly call failed (other 4xx, 5xx, rate limited or network after retries, bad answer)
-  6  release canceled, phase paused, or wait timed out
-"""
+# Flags that may stand alone: "--dry-run" means "--dry-run true".
+_SWITCHES = {"dry-run": "true"}
+
+
+def exit_codes_text() -> str:
+    return "exit codes:\n" + "".join(
+        f"  {int(code)}  {meaning}\n" for code, meaning in EXIT_CODE_MEANINGS.items()
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import argparse  # noqa: PLC0415 - terminal use only; a workflow run reads INPUT_* instead
+    """Flags built from the input model: the same names, descriptions and defaults as action.yml."""
+    import argparse  # noqa: PLC0415 - command use only; the action reads INPUT_* instead
 
     parser = argparse.ArgumentParser(
         prog=ACTION_NAME,
-        description="Set the status of a LaunchDarkly release-pipeline phase and print the "
-        f"resulting phase state as JSON. The access token is read from ${TOKEN_ENV}.",
-        epilog=EXIT_CODES,
+        description="Start a phase of a LaunchDarkly release pipeline and print the phase's state as "
+        f"JSON on stdout (the log goes to stderr). The access token is read from ${TOKEN_ENV}.",
+        epilog=exit_codes_text(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    for name in INPUT_NAMES:
-        if name == "access-token":
+    required = parser.add_argument_group("required")
+    optional = parser
+    for name, field in ActionInputs.model_fields.items():
+        flag = field.alias or name
+        if flag == TOKEN_INPUT:
             continue
-        parser.add_argument(f"--{name}", dest=name, default="", metavar="VALUE", help=_HELP[name])
+        described = (field.description or "").replace("`", "").replace("%", "%%")
+        if flag in REQUIRED_INPUTS:
+            required.add_argument(f"--{flag}", dest=flag, default="", metavar="VALUE", help=described)
+            continue
+        default = f" (default: {field.default})" if field.default else ""
+        if flag in _SWITCHES:
+            optional.add_argument(
+                f"--{flag}",
+                dest=flag,
+                default="",
+                nargs="?",
+                const=_SWITCHES[flag],
+                metavar="true|false",
+                help=described + default,
+            )
+        else:
+            optional.add_argument(
+                f"--{flag}", dest=flag, default="", metavar="VALUE", help=described + default
+            )
     parser.add_argument("--version", action="version", version=f"{ACTION_NAME} {__version__}")
     return parser
 
@@ -72,24 +83,27 @@ def main(
 ) -> int:
     env = os.environ if env is None else env
     argv = sys.argv[1:] if argv is None else argv
-    runner = Runner(env, stream)
     if argv:
         # --help and usage errors exit here (code 0 and 2), before any token is read.
         raw = dict(vars(build_parser().parse_args(argv)))
-        raw["access-token"] = env.get(TOKEN_ENV, "")
+        raw[TOKEN_INPUT] = env.get(TOKEN_ENV, "")
+        runner = Runner(env, stream, in_workflow=False)
     else:
+        runner = Runner(env, stream)
         raw = runner.read_inputs(INPUT_NAMES)
-        raw["access-token"] = raw["access-token"] or env.get(TOKEN_ENV, "")
+        # A token given to the container as $LD_ACCESS_TOKEN (e.g. with docker:// and env:).
+        raw[TOKEN_INPUT] = raw[TOKEN_INPUT] or env.get(TOKEN_ENV, "")
     # Before anything else is printed: hide the token everywhere in the log.
-    if raw["access-token"]:
-        runner.mask(raw["access-token"])
-    return execute(raw, runner, clock or SystemClock())
+    if raw[TOKEN_INPUT]:
+        runner.mask(raw[TOKEN_INPUT])
+    return run_step(raw, runner, clock or SystemClock(), as_command=bool(argv))
 
 
-def execute(raw: Mapping[str, str], runner: Runner, clock: Clock) -> int:
+def run_step(raw: Mapping[str, str], runner: Runner, clock: Clock, *, as_command: bool = False) -> int:
+    """Validate, carry out and report one step; every failure becomes one error and an exit code."""
     try:
-        inputs = parse_inputs(raw)
-        outcome = run(inputs, make_client(inputs, runner, clock), runner, clock)
+        inputs = parse_inputs(raw, as_command=as_command)
+        outcome = carry_out(inputs, make_client(inputs, runner, clock), runner, clock)
         report(outcome, inputs, runner)
     except ActionError as error:
         message = error.message + (f"\n{error.hint}" if error.hint else "")

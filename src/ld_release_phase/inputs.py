@@ -52,11 +52,11 @@ MAX_RETRIES_LIMIT = 10
 MAX_TOKEN_LENGTH = 512
 MAX_AUDIENCES_BYTES = 64 * 1024
 MAX_AUDIENCES = 100
-# Duration inputs: (default, lowest, highest) in seconds, by field.
+# Duration inputs: (lowest, highest) in seconds, by field.
 DURATIONS = {
-    "request_timeout": (30.0, 0.1, 300.0),
-    "wait_timeout": (900.0, 1.0, 6 * 3600.0),  # a GitHub-hosted job cannot run longer than 6h
-    "poll_interval": (15.0, 1.0, 3600.0),
+    "request_timeout": (0.1, 300.0),
+    "wait_timeout": (1.0, 6 * 3600.0),  # a GitHub-hosted job cannot run longer than 6h
+    "poll_interval": (1.0, 3600.0),
 }
 # The one status a phase can be set to by hand, and the words that ask for it (folded).
 START_WORDS = ("active", "started", "start")
@@ -76,8 +76,9 @@ class WaitFor(StrEnum):
     COMPLETE = "complete"
 
 
-def _fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("action_input", message)
+def _fail(message: str, *, about: str = "") -> PydanticCustomError:
+    """An input's problem, for a person; ``about`` names the input when the check spans several."""
+    return PydanticCustomError("action_input", message, {"input": about} if about else None)
 
 
 class GuardianConfigInput(BaseModel):
@@ -129,29 +130,115 @@ def _audiences_adapter() -> TypeAdapter[list[AudienceInput]]:
     return TypeAdapter(list[AudienceInput])
 
 
+def _input(default: str, *, description: str, alias: str | None = None) -> Any:
+    """An input: its default as the text the runner would pass, validated like a given value."""
+    return Field(default, alias=alias, description=description)
+
+
 class ActionInputs(BaseModel):
-    """Everything a run needs, validated. Field aliases are the ``action.yml`` input names."""
+    """Everything a run needs, validated: the one place each input is declared.
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    An input's name is its field's alias, its default is the text the runner passes when a step
+    leaves it out (the same default as ``action.yml``'s, validated like any given value), and
+    its description is what ``action.yml`` and ``--help`` say of it; tests hold both to this.
+    """
 
-    access_token: SecretStr = Field(alias="access-token")
-    project: str
-    flag: str
-    phase: str
-    status: PhaseState = PhaseState.STARTED
-    audiences: tuple[AudienceInput, ...] | None = None
-    base_uri: str = Field(DEFAULT_BASE_URI, alias="base-uri")
-    max_retries: int = Field(5, alias="max-retries")
-    request_timeout: float = Field(DURATIONS["request_timeout"][0], alias="request-timeout")
-    wait_for: WaitFor = Field(WaitFor.NONE, alias="wait-for")
-    wait_timeout: float = Field(DURATIONS["wait_timeout"][0], alias="wait-timeout")
-    poll_interval: float = Field(DURATIONS["poll_interval"][0], alias="poll-interval")
-    dry_run: bool = Field(False, alias="dry-run")
+    model_config = ConfigDict(frozen=True, populate_by_name=True, validate_default=True)
+
+    access_token: SecretStr = _input(
+        "",
+        alias="access-token",
+        description="LaunchDarkly personal or service access token (not an SDK or mobile key), from a "
+        "secret. Its role must allow updating release pipelines. Printable ASCII, at most 512 characters.",
+    )
+    project: str = _input(
+        "",
+        description="Project key: letters, digits, `.`, `_` and `-`, starting with a letter or digit, "
+        "at most 256 characters.",
+    )
+    flag: str = _input("", description="Flag key, written like a project key.")
+    phase: str = _input(
+        "",
+        description="The phase to act on: its id, its name (exact, then ignoring case), or `next` (the "
+        "first phase neither started nor complete). One line, at most 512 characters.",
+    )
+    status: PhaseState = _input(
+        "active",
+        description="`active` (also spelt `started` or `start`; case, spaces, `-` and `_` are ignored): "
+        "start the phase. LaunchDarkly only lets a phase be started by hand, so any other status "
+        "(Complete, Paused, NotStarted, ReadyToStart) is refused before any call. LaunchDarkly "
+        "completes a phase when the next one starts: start the next phase (`phase: next`).",
+    )
+    audiences: tuple[AudienceInput, ...] | None = _input(
+        "",
+        description="A JSON or YAML list of audience configurations for the phase: each names one "
+        "audience (audienceId, audienceName or environmentKey) and may set "
+        "releaseGuardianConfiguration, notifyMemberIds and notifyTeamKeys. At most 100 entries and "
+        "64 KiB; no YAML aliases.",
+    )
+    release_pipeline: str = _input(
+        "",
+        alias="release-pipeline",
+        description="A release pipeline key. When the flag has no release yet, the action puts it on "
+        "this pipeline first, then acts on the phase as usual. A flag already on another pipeline is "
+        "never moved: that is an error naming both. Empty: a flag without a release is an error.",
+    )
+    release_variation: str = _input(
+        "",
+        alias="release-variation",
+        description="With release-pipeline: the id of the variation the new release serves "
+        "(releaseVariationId). Empty: LaunchDarkly's default.",
+    )
+    base_uri: str = _input(
+        DEFAULT_BASE_URI,
+        alias="base-uri",
+        description="LaunchDarkly's address: an https:// URL, or a preset: commercial, federal, eu. "
+        "http:// only to a loopback address, for local testing.",
+    )
+    max_retries: int = _input(
+        "5",
+        alias="max-retries",
+        description="Retries for rate limits (429), conflicts (409), 5xx and network errors, 0 to 10.",
+    )
+    request_timeout: float = _input(
+        "30s",
+        alias="request-timeout",
+        description="How long one HTTP attempt may take in all (connecting, headers and the whole "
+        "answer), e.g. 30, 30s, 1m; 0.1s to 5m.",
+    )
+    wait_for: WaitFor = _input(
+        "none",
+        alias="wait-for",
+        description="After the update, wait until the phase is `started` or `complete`; `none` to "
+        "return at once. LaunchDarkly completes a phase when the next phase starts (or a guarded "
+        "rollout ends), so waiting for `complete` needs another step or person to start the next phase.",
+    )
+    wait_timeout: float = _input(
+        "15m",
+        alias="wait-timeout",
+        description="How long to wait before failing, e.g. 900, 15m, 1h; 1s to 6h. The wait ends by "
+        "then, whatever a poll's retries would have waited.",
+    )
+    poll_interval: float = _input(
+        "15s",
+        alias="poll-interval",
+        description="How often to read the release while waiting, e.g. 15s, 1m; 1s to 1h.",
+    )
+    dry_run: bool = _input(
+        "false",
+        alias="dry-run",
+        description="true to read the release, validate everything and show the requests that would be "
+        "sent, without sending them.",
+    )
 
     @field_validator("access_token", mode="before")
     @classmethod
-    def _token(cls, value: str) -> str:
+    def _token(cls, value: str, info: ValidationInfo) -> str:
         # Never echo the value: every message here describes the token without quoting it.
+        if not value and (info.context or {}).get("as_command"):
+            raise _fail(
+                "is not set. Export a LaunchDarkly access token first: export LD_ACCESS_TOKEN=api-..."
+            )
         if not value:
             raise _fail(
                 "is required but empty. Pass a LaunchDarkly access token from a secret, e.g. "
@@ -190,6 +277,32 @@ class ActionInputs(BaseModel):
             )
         return value
 
+    @field_validator("release_pipeline", mode="before")
+    @classmethod
+    def _pipeline_key(cls, value: str) -> str:
+        if value and not KEY_PATTERN.fullmatch(value):
+            raise _fail(
+                f"must be a release pipeline key (letters, digits, '.', '_' and '-', starting with a "
+                f"letter or digit, at most 256 characters); got {text.quote(value)}."
+            )
+        return value
+
+    @field_validator("release_variation", mode="before")
+    @classmethod
+    def _variation(cls, value: str) -> str:
+        if _CONTROL_CHARS.search(value) or len(value) > 256:
+            raise _fail("must be one line of at most 256 characters: the id of one of the flag's variations.")
+        return value
+
+    @model_validator(mode="after")
+    def _variation_needs_pipeline(self) -> ActionInputs:
+        if self.release_variation and not self.release_pipeline:
+            raise _fail(
+                "is only used when a flag is put on a pipeline; set release-pipeline too.",
+                about="release-variation",
+            )
+        return self
+
     @field_validator("phase", mode="before")
     @classmethod
     def _phase(cls, value: str) -> str:
@@ -202,7 +315,7 @@ class ActionInputs(BaseModel):
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, value: str) -> PhaseState:
-        if not value or status_key(value) in START_WORDS:
+        if status_key(value) in START_WORDS:
             return PhaseState.STARTED
         if PhaseState.read(value) is not None:
             raise _fail(f"{text.quote(value)} cannot be set: {STATUS_REFUSED}")
@@ -233,8 +346,6 @@ class ActionInputs(BaseModel):
     @field_validator("max_retries", mode="before")
     @classmethod
     def _max_retries(cls, value: str) -> int:
-        if not value:
-            return 5
         if not value.isdigit() or int(value) > MAX_RETRIES_LIMIT:
             raise _fail(f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}; got {text.quote(value)}.")
         return int(value)
@@ -242,13 +353,13 @@ class ActionInputs(BaseModel):
     @field_validator("request_timeout", "wait_timeout", "poll_interval", mode="before")
     @classmethod
     def _duration(cls, value: str, info: ValidationInfo) -> float:
-        default, low, high = DURATIONS[info.field_name or ""]
-        return _parse_duration(value, default=default, low=low, high=high)
+        low, high = DURATIONS[info.field_name or ""]
+        return _parse_duration(value, low=low, high=high)
 
     @field_validator("wait_for", mode="before")
     @classmethod
     def _wait_for(cls, value: str) -> WaitFor:
-        folded = value.strip().lower() or "none"
+        folded = value.strip().lower()
         try:
             return WaitFor(folded)
         except ValueError:
@@ -258,7 +369,7 @@ class ActionInputs(BaseModel):
     @classmethod
     def _dry_run(cls, value: str) -> bool:
         # The YAML 1.2 core schema's booleans, as GitHub's own getBooleanInput accepts them.
-        if value in ("", "false", "False", "FALSE"):
+        if value in ("false", "False", "FALSE"):
             return False
         if value in ("true", "True", "TRUE"):
             return True
@@ -266,34 +377,52 @@ class ActionInputs(BaseModel):
 
 
 INPUT_NAMES: tuple[str, ...] = tuple(field.alias or name for name, field in ActionInputs.model_fields.items())
-REQUIRED_INPUTS = ("access-token", "project", "flag", "phase")
+TOKEN_INPUT = "access-token"  # noqa: S105 - the input's name, not a secret
+REQUIRED_INPUTS = (TOKEN_INPUT, "project", "flag", "phase")
 
 
-def parse_inputs(raw: Mapping[str, str]) -> ActionInputs:
-    """Validate raw input strings, keyed by input name; raise one ActionError for all problems."""
-    values = {name: raw.get(name, "").strip() for name in INPUT_NAMES}
+def parse_inputs(raw: Mapping[str, str], *, as_command: bool = False) -> ActionInputs:
+    """Validate raw input strings, keyed by input name; raise one ActionError for all problems.
+
+    ``as_command``: the inputs came from flags, so problems name ``--flag`` (and the token its
+    environment variable) rather than the action's input.
+    """
+    # An input left empty takes its default, as the runner fills in action.yml's.
+    values = {name: value for name in INPUT_NAMES if (value := raw.get(name, "").strip())}
     try:
-        return ActionInputs.model_validate(values)
+        return ActionInputs.model_validate(values, context={"as_command": as_command})
     except ValidationError as error:
+        shown = _flag_name if as_command else _input_name
         problems = [
-            f"'{error_input_name(detail['loc'])}' {detail['msg']}"
+            (shown(_input_named_by(detail)), detail["msg"])
             for detail in error.errors(include_url=False, include_input=False)
         ]
-    title = (
-        f"Invalid input {problems[0].split(' ', 1)[0]}"
-        if len(problems) == 1
-        else f"{len(problems)} invalid inputs"
-    )
     raise ActionError(
-        title=title,
-        message="\n".join(problems),
+        title=_title(problems),
+        message="\n".join(f"{name} {message}" for name, message in problems),
         hint="Nothing was sent to LaunchDarkly.",
         exit_code=ExitCode.BAD_INPUT,
     )
 
 
-def error_input_name(location: tuple[int | str, ...]) -> str:
-    field = str(location[0]) if location else "inputs"
+def _input_name(name: str) -> str:
+    return f"'{name}'"
+
+
+def _flag_name(name: str) -> str:
+    return "$LD_ACCESS_TOKEN" if name == TOKEN_INPUT else f"--{name}"
+
+
+def _title(problems: list[tuple[str, str]]) -> str:
+    return f"Invalid input {problems[0][0]}" if len(problems) == 1 else f"{len(problems)} invalid inputs"
+
+
+def _input_named_by(detail: Any) -> str:
+    """The input an error is about: its field's alias, or the input a cross-field check names."""
+    named = (detail.get("ctx") or {}).get("input")
+    if named:
+        return str(named)
+    field = str(detail["loc"][0]) if detail["loc"] else "inputs"
     known = ActionInputs.model_fields.get(field)
     return (known.alias or field) if known else field
 
@@ -374,8 +503,6 @@ def _describe_audience_errors(error: ValidationError) -> str:
 
 
 def _parse_base_uri(value: str) -> str:
-    if not value:
-        return DEFAULT_BASE_URI
     preset = BASE_URI_PRESETS.get(value.lower())
     if preset:
         return preset
@@ -412,9 +539,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _parse_duration(value: str, *, default: float, low: float, high: float) -> float:
-    if not value:
-        return default
+def _parse_duration(value: str, *, low: float, high: float) -> float:
     match = _DURATION.fullmatch(value.strip().lower())
     if not match:
         raise _fail(f"must be a duration such as 90 (seconds), 90s, 15m or 1h; got {text.quote(value)}.")

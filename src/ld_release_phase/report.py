@@ -27,6 +27,7 @@ class Outcome:
     before: str
     changed: bool
     dry_run: bool = False
+    created: bool = False  # this step put the flag on its release pipeline
     wait_note: str = ""
 
     @property
@@ -54,6 +55,7 @@ def outputs(outcome: Outcome) -> dict[str, str]:
         "started": _bool(phase.is_started),
         "complete": _bool(phase.is_complete),
         "changed": _bool(outcome.changed),
+        "release-created": _bool(outcome.created),
         "phase-id": phase.id,
         "phase-name": phase.name,
         "next-phase-id": following.id if following else "",
@@ -66,6 +68,20 @@ def outputs(outcome: Outcome) -> dict[str, str]:
             ensure_ascii=False,
         ),
     }
+
+
+def planned_attach_outputs() -> dict[str, str]:
+    """The outputs of a dry run that stopped before the phase: nothing started, nothing changed."""
+    return {
+        name: "false" if name in ("started", "complete", "changed", "release-created") else ""
+        for name in OUTPUT_NAMES
+    }
+
+
+def attach_sentence(outcome: Outcome) -> str:
+    if not outcome.created:
+        return ""
+    return f"Put the flag on release pipeline '{outcome.release.release_pipeline_key}'. "
 
 
 def change_sentence(outcome: Outcome) -> str:
@@ -86,7 +102,7 @@ def summary(outcome: Outcome, project: str, flag: str) -> str:
         f"Pipeline **{markdown(release.name or release.release_pipeline_key)}**"
         + (f", release version {release.version}" if release.version is not None else ""),
         "",
-        markdown(change_sentence(outcome)),
+        markdown(attach_sentence(outcome) + change_sentence(outcome)),
     ]
     if outcome.wait_note:
         lines += ["", markdown(outcome.wait_note)]
@@ -120,6 +136,23 @@ def wait_note(reached: str, waited: float, polls: int) -> str:
         return f"The phase was already {reached}; no waiting needed."
     polled = f"{polls} poll{'s' if polls != 1 else ''}"
     return f"Waited {human_duration(waited)} ({polled}) for the phase to be {reached}."
+
+
+# Every output the action writes, in the order action.yml declares them.
+OUTPUT_NAMES = (
+    "status",
+    "started",
+    "complete",
+    "changed",
+    "release-created",
+    "phase-id",
+    "phase-name",
+    "next-phase-id",
+    "next-phase-name",
+    "release-version",
+    "release-pipeline-key",
+    "release",
+)
 
 
 def _bool(value: bool) -> str:

@@ -33,16 +33,27 @@ VERBATIM_LIMIT = 64 * 1024
 class Runner:
     """What the action may do to the world around it: log, annotate, write outputs and summary.
 
-    Inside a workflow, the log and workflow commands go to stdout and outputs to
-    ``$GITHUB_OUTPUT``. In a terminal, the log goes to stderr in plain words and the outputs to
-    stdout as one JSON object, so they can be piped.
+    As the action (in the container the runner starts), the log and workflow commands go to
+    stdout, outputs to ``$GITHUB_OUTPUT`` and the summary to ``$GITHUB_STEP_SUMMARY``. As a
+    command in a terminal (``in_workflow=False``, even inside a workflow's ``run:`` step), the
+    log goes to stderr in plain words and the outputs to stdout as one JSON object, so they
+    can be piped.
     """
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, log: TextIO | None = None, out: TextIO | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        log: TextIO | None = None,
+        out: TextIO | None = None,
+        *,
+        in_workflow: bool | None = None,
     ):
         self._env = os.environ if env is None else env
-        self.in_github = self._env.get("GITHUB_ACTIONS") == "true" or bool(self._env.get("GITHUB_OUTPUT"))
+        if in_workflow is None:
+            in_workflow = self._env.get("GITHUB_ACTIONS") == "true" or bool(self._env.get("GITHUB_OUTPUT"))
+        self.in_github = in_workflow
+        self._output_path = self._env.get("GITHUB_OUTPUT", "") if in_workflow else ""
+        self._summary_path = self._env.get("GITHUB_STEP_SUMMARY", "") if in_workflow else ""
         self._stream = log or (sys.stdout if self.in_github else sys.stderr)
         self._out = out or (log if log is not None else sys.stdout)
         self._summary_bytes = 0
@@ -128,7 +139,7 @@ class Runner:
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
         """Write step outputs; outside GitHub, print them as one JSON object."""
         values = self._within_output_limit({name: text.clean(value) for name, value in outputs.items()})
-        path = self._env.get("GITHUB_OUTPUT")
+        path = self._output_path
         if not path:
             self._out.write(json.dumps(values, ensure_ascii=False, sort_keys=True) + "\n")
             self._out.flush()
@@ -162,7 +173,7 @@ class Runner:
         return values
 
     def append_summary(self, markdown: str) -> None:
-        path = self._env.get("GITHUB_STEP_SUMMARY")
+        path = self._summary_path
         if not path:
             return
         body = text.clean(markdown)

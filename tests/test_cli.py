@@ -1,0 +1,100 @@
+"""The command in a terminal, or in a workflow's ``run:`` step: flags in, plain log on stderr,
+outputs as JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from ld_release_phase.errors import EXIT_CODE_MEANINGS
+
+from harness import ENTRYPOINT, ROOT, TOKEN
+from standin import StandIn
+
+
+def command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ENTRYPOINT), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_inside_a_run_step_the_command_still_prints_json_for_a_pipe(standin: StandIn, tmp_path: Path) -> None:
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    output.write_text("")
+    summary.write_text("")
+    env = {
+        "LD_ACCESS_TOKEN": TOKEN,
+        "HOME": str(tmp_path),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+
+    result = command(
+        "--project", "demo", "--flag", "new-checkout", "--phase", "QA", "--base-uri", standin.url, env=env
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["phase-name"] == "QA"  # stdout is the JSON alone: `| jq` works
+    assert "::" not in result.stderr  # a plain log, no workflow commands
+    assert output.read_text() == summary.read_text() == ""
+
+
+def test_dry_run_is_a_switch(standin: StandIn, tmp_path: Path) -> None:
+    env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)}
+
+    result = command(
+        "--project",
+        "demo",
+        "--flag",
+        "new-checkout",
+        "--phase",
+        "QA",
+        "--base-uri",
+        standin.url,
+        "--dry-run",
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["changed"] == "false"
+    assert standin.writes == []
+
+
+def test_input_errors_name_the_flags_and_the_token_variable(tmp_path: Path) -> None:
+    result = command("--project", "a/b", "--flag", "f", "--phase", "QA", env={"HOME": str(tmp_path)})
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--project must be a LaunchDarkly key" in result.stderr
+    assert (
+        "$LD_ACCESS_TOKEN is not set. Export a LaunchDarkly access token first: export LD_ACCESS_TOKEN="
+        in (result.stderr)
+    )
+    assert "secrets." not in result.stderr
+
+
+def test_help_lists_the_required_flags_and_the_exit_codes(tmp_path: Path) -> None:
+    result = command("--help", env={"HOME": str(tmp_path)})
+
+    assert result.returncode == 0
+    required = result.stdout.split("required:", 1)[1].split("\n\n", 1)[0]
+    assert re.findall(r"^  (--[a-z-]+)", required, re.M) == ["--project", "--flag", "--phase"]
+    for code, meaning in EXIT_CODE_MEANINGS.items():
+        assert f"  {int(code)}  {meaning}" in result.stdout
+
+
+def test_the_readme_exit_code_table_is_the_exit_code_enum() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    codes = [int(code) for code in re.findall(r"^\| (\d) \|", table, re.M)]
+
+    assert codes == [int(code) for code in EXIT_CODE_MEANINGS]
