@@ -15,8 +15,8 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from email.utils import parsedate_to_datetime
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -54,8 +54,7 @@ class SystemClock:
         return time.monotonic()
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How hard to try. ``max_retries`` counts retries, so a call makes up to that many + 1.
 
     ``timeout`` bounds each attempt in all (connecting, the headers and the whole body), not
@@ -68,11 +67,10 @@ class RetryPolicy:
     backoff_cap: float = 16.0
     rate_limit_default_wait: float = 10.0
     total_wait_cap: float = 180.0
-    jitter: Callable[[float, float], float] = field(default=random.uniform)
+    jitter: Callable[[float, float], float] = random.uniform
 
 
-@dataclass(frozen=True)
-class Exchange:
+class Exchange(NamedTuple):
     """One HTTP request and its answer, for the log (bodies only shown in debug mode).
 
     ``request_headers`` never holds the token: ``Authorization`` is already ``***``.
@@ -575,10 +573,7 @@ def _error_body(outcome: _Attempt) -> ApiErrorBody | None:
         payload = json.loads(outcome.body)
     except (ValueError, RecursionError):
         return None
-    try:
-        return ApiErrorBody.model_validate(payload)
-    except ValidationError:
-        return None
+    return ApiErrorBody.read(payload)
 
 
 def _error_detail(outcome: _Attempt, error: ApiErrorBody | None) -> str:
@@ -602,8 +597,6 @@ def _rate_limit_wait(headers: Any, now: float) -> float | None:
             seconds = float(retry_after)
             return None if math.isnan(seconds) else max(0.0, seconds)
         except ValueError:
-            from email.utils import parsedate_to_datetime  # noqa: PLC0415 - rare: an HTTP-date
-
             try:
                 return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
             except (TypeError, ValueError, OverflowError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ActionError
 from .models import PhaseState, Release, ReleasePhase
@@ -18,8 +18,7 @@ _MARKS = {
 }
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How a run ended: the release as last seen, the target phase, and what happened to it."""
 
     release: Release

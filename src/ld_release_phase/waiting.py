@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .client import Clock
 from .errors import ActionError, DeadlinePassed, ExitCode
@@ -12,8 +12,7 @@ from .models import PhaseState, Release, ReleasePhase
 from .text import human_duration
 
 
-@dataclass(frozen=True)
-class WaitResult:
+class WaitResult(NamedTuple):
     release: Release
     waited: float
     polls: int
