@@ -1,4 +1,5 @@
-# The image the runner builds for every job that uses this action.
+# The image a release publishes (and that `uses: ./` or `@main` builds in the job).
+# Pinned to an exact Python and Debian release; Dependabot proposes each update.
 FROM python:3.13.3-slim-bookworm
 
 # Unbuffered, so log lines reach the runner as they happen; bytecode is compiled at build

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit lock bench image-check clean
+.PHONY: install demo standin test lint typecheck unit lock bench clean
 
 install: $(STAMP)
 
@@ -17,12 +17,17 @@ $(STAMP): requirements/dev.txt requirements/runtime.txt
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
+# The LaunchDarkly stand-in, to try the command against (see the README's Development section).
+standin: $(STAMP)
+	$(BIN)/python tests/standin.py --port 8765 --token api-demo-token --new-flag brand-new-flag
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml examples/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(BIN)/zizmor --offline --min-severity medium --config zizmor.yml . examples/*.yml
 
 typecheck: $(STAMP)
