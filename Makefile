@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 # The LaunchDarkly stand-in, to try the command against (see the README's Development section).
 standin: $(STAMP)
-	$(BIN)/python tests/standin.py --port 8765 --token api-demo-token --new-flag brand-new-flag
+	$(BIN)/python tools/standin.py --port 8765 --token api-demo-token --new-flag brand-new-flag
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "tools")]
 
 from harness import TOKEN, action_defaults, image_python, inputs_for, runner_env  # noqa: E402
 from standin import StandIn  # noqa: E402

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "tools")]
 
 from harness import TOKEN, ActionRun, action_defaults, run_entrypoint  # noqa: E402
 from standin import StandIn  # noqa: E402

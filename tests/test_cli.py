@@ -92,26 +92,18 @@ def test_help_lists_the_required_flags_and_the_exit_codes(tmp_path: Path) -> Non
         assert f"  {int(code)}  {meaning}" in result.stdout
 
 
-def test_the_readme_exit_code_table_is_the_exit_code_enum() -> None:
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
-    codes = [int(code) for code in re.findall(r"^\| (\d) \|", table, re.M)]
-
-    assert codes == [int(code) for code in EXIT_CODE_MEANINGS]
-
-
 def test_the_readme_command_against_the_stand_in_works_as_shown(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     shown = re.search(r"\$ LD_ACCESS_TOKEN=(\S+) \.venv/bin/python entrypoint\.py (.*?)\n```", readme, re.S)
     assert shown is not None
     token, flags = shown.group(1), shown.group(2).replace("\\\n", " ").split()
     makefile = (ROOT / "Makefile").read_text()
-    served = re.search(r"^standin:.*\n\t\$\(BIN\)/python (tests/standin\.py .*)$", makefile, re.M)
+    served = re.search(r"^standin:.*\n\t\$\(BIN\)/python (tools/standin\.py .*)$", makefile, re.M)
     assert served is not None
     arguments = served.group(1).split()[1:]
     arguments[arguments.index("--port") + 1] = "0"  # any free port, for the test
     standin = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "standin.py"), *arguments], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(ROOT / "tools" / "standin.py"), *arguments], stdout=subprocess.PIPE, text=True
     )
     try:
         assert standin.stdout is not None

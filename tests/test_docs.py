@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
+from ld_release_phase.cli import build_parser
+from ld_release_phase.errors import EXIT_CODE_MEANINGS
+from ld_release_phase.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
+
 from harness import ROOT, TOKEN, FakeClock, action_defaults, run_in_process
 from standin import StandIn
 
+BASE = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "phase": "QA"}
 ACTION_REFERENCES = ("ld-release-phase/ld-release-phase@", "docker://ghcr.io/ld-release-phase/")
 WIRE = {"live": "active", "spec": "Started"}
 
@@ -93,3 +98,158 @@ def test_every_documented_step_works_against_both_modes(
     assert phase_writes == ([] if dry else [WIRE[any_standin.spelling]])
     assert run.outputs["release-created"] == ("true" if inputs["release-pipeline"] and not dry else "false")
     assert run.outputs["started"] == ("false" if dry else "true")
+
+
+# -- action.yml, --help, the README and the code say the same ---------------------------
+
+
+def test_action_yml_declares_exactly_the_inputs_the_code_reads() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+
+    assert tuple(action["inputs"]) == INPUT_NAMES
+    assert {name for name, spec in action["inputs"].items() if spec.get("required")} == set(REQUIRED_INPUTS)
+    assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
+
+
+def test_action_yml_says_of_each_input_what_the_input_model_says() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+
+    for name, field in ActionInputs.model_fields.items():
+        declared = action["inputs"][field.alias or name]
+        assert " ".join(declared["description"].split()) == field.description, name
+        if not declared.get("required"):
+            assert str(declared.get("default", "")) == field.default, name
+
+
+def test_help_is_built_from_the_input_model() -> None:
+    parser = build_parser()
+    flags = {action.dest: action for action in parser._actions}
+
+    for name, field in ActionInputs.model_fields.items():
+        flag = field.alias or name
+        if flag == "access-token":
+            continue
+        described = " ".join((flags[flag].help or "").split()).replace("%%", "%")
+        assert described.startswith((field.description or "").replace("`", "")), flag
+        if field.default:
+            assert described.endswith(f"(default: {field.default})"), flag
+    required = next(group for group in parser._action_groups if group.title == "required")
+    assert {action.dest for action in required._group_actions} == {"project", "flag", "phase"}
+
+
+def test_action_yml_defaults_mean_the_same_as_leaving_inputs_empty() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    defaults = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+
+    assert parse_inputs(defaults | BASE) == parse_inputs(BASE)
+
+
+def test_action_yml_documents_every_output_the_action_writes() -> None:
+    from ld_release_phase.models import parse_release
+    from ld_release_phase.report import OUTPUT_NAMES, outputs
+
+    from standin import demo_release
+
+    release = parse_release(demo_release())
+    written = outputs(release, release.phases[0], changed=False, created=False)
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+
+    assert tuple(action["outputs"]) == tuple(written) == OUTPUT_NAMES
+
+
+def test_the_package_and_project_versions_agree() -> None:
+    import tomllib
+
+    from ld_release_phase import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == __version__
+
+
+def test_every_input_has_a_cli_flag() -> None:
+    flags = {action.dest for action in build_parser()._actions}
+
+    assert set(INPUT_NAMES) - {"access-token"} <= flags
+
+
+def test_readme_documents_every_input_and_output() -> None:
+    readme = (ROOT / "README.md").read_text()
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+
+    for name in [*action["inputs"], *action["outputs"]]:
+        assert f"`{name}`" in readme, name
+
+
+def test_model_field_aliases_are_the_action_yml_names(tmp_path: Path) -> None:
+    assert ActionInputs.model_fields["base_uri"].alias == "base-uri"
+    assert "base-uri" in INPUT_NAMES
+
+
+def test_readme_action_yml_and_help_say_the_same_about_statuses() -> None:
+    import yaml
+
+    from ld_release_phase.cli import build_parser
+
+    from harness import ROOT
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    texts = {
+        "action.yml": action["inputs"]["status"]["description"],
+        "--help": build_parser().format_help(),
+        "README": (ROOT / "README.md").read_text(),
+    }
+    for where, text in texts.items():
+        flat = " ".join(text.replace("`", "").split())
+        assert "LaunchDarkly completes a phase when the next one starts: start the next phase" in flat, where
+        assert "refused before any call" in flat, where
+        assert "only lets a phase be started by hand" in flat or "accepts only" in flat, where
+    assert action["inputs"]["status"]["default"] == "active"
+
+
+def test_the_readme_exit_code_table_is_the_exit_code_enum() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    codes = [int(code) for code in re.findall(r"^\| (\d) \|", table, re.M)]
+
+    assert codes == [int(code) for code in EXIT_CODE_MEANINGS]
+
+
+def _as_github_shows(stdout: str) -> list[str]:
+    """The log as a run's page shows it: groups folded to their title, notices labelled."""
+    shown, folded = [], False
+    for line in stdout.splitlines():
+        if line.startswith("::add-mask::"):
+            continue
+        if line.startswith("::group::"):
+            shown.append("▸ " + line.removeprefix("::group::"))
+            folded = True
+        elif line.startswith("::endgroup::"):
+            folded = False
+        elif line.startswith("::notice"):
+            shown.append("Notice: " + line.split("::", 2)[2])
+        elif not folded:
+            shown.append(line)
+    return shown
+
+
+def test_the_readme_s_sample_log_is_what_the_action_prints(live_standin: StandIn, tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    sample = (
+        readme.split("In the run's log it reads like this", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    )
+    step = _action_steps(yaml.safe_load(re.findall(r"```yaml\n(.*?)```", readme, re.S)[0]))[0]
+    live_standin.add_release(step["project"], step["flag"])
+    live_standin.start_phase("Testing", step["project"], step["flag"])
+
+    run = run_in_process(
+        action_defaults() | step | {"access-token": TOKEN, "base-uri": live_standin.url},
+        tmp_path,
+        FakeClock(),
+    )
+
+    def normalised(lines: list[str]) -> list[str]:
+        lines = [re.sub(r"in \d+ ms", "in N ms", line) for line in lines]
+        return [re.sub(r"([0-9a-f]{8})-[0-9a-f-]{27}|([0-9a-f]{8})-…", r"\1\2-…", line) for line in lines]
+
+    assert run.returncode == 0, run.stdout
+    assert normalised(_as_github_shows(run.stdout)) == normalised(sample.splitlines())

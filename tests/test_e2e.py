@@ -17,12 +17,6 @@ import pytest
 from harness import ENTRYPOINT, TOKEN, ActionRun, inputs_for, run_entrypoint
 from standin import Fault, StandIn
 
-PHASE_IDS = {
-    "Testing": "1234a56b7c89d012345e6701",
-    "QA": "1234a56b7c89d012345e6702",
-    "Production": "1234a56b7c89d012345e6703",
-}
-
 
 def assert_clean_success(run: ActionRun) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
@@ -47,7 +41,9 @@ def test_starts_a_phase_by_name_and_writes_every_output(standin: StandIn, tmp_pa
     assert_clean_success(run)
     assert [r.method for r in standin.requests] == ["GET", "PUT"]
     put = standin.writes[0]
-    assert put.path == f"/api/v2/projects/demo/flags/new-checkout/release/phases/{PHASE_IDS['Testing']}"
+    assert (
+        put.path == f"/api/v2/projects/demo/flags/new-checkout/release/phases/{standin.phase_id('Testing')}"
+    )
     assert put.json() == {"status": "Started"}
     assert put.headers["authorization"] == TOKEN
     assert put.headers["ld-api-version"] == "beta"
@@ -57,8 +53,8 @@ def test_starts_a_phase_by_name_and_writes_every_output(standin: StandIn, tmp_pa
     outputs = run.outputs
     assert outputs["status"] == "Started"
     assert (outputs["started"], outputs["complete"], outputs["changed"]) == ("true", "false", "true")
-    assert (outputs["phase-id"], outputs["phase-name"]) == (PHASE_IDS["Testing"], "Testing")
-    assert (outputs["next-phase-id"], outputs["next-phase-name"]) == (PHASE_IDS["QA"], "QA")
+    assert (outputs["phase-id"], outputs["phase-name"]) == (standin.phase_id("Testing"), "Testing")
+    assert (outputs["next-phase-id"], outputs["next-phase-name"]) == (standin.phase_id("QA"), "QA")
     assert outputs["release-version"] == "2"
     assert outputs["release-pipeline-key"] == "standard-pipeline"
     release = json.loads(outputs["release"])
@@ -76,10 +72,10 @@ def test_the_token_is_masked_before_anything_else_is_printed(standin: StandIn, t
 
 
 def test_starts_a_phase_by_id(standin: StandIn, tmp_path: Path) -> None:
-    run = run_entrypoint(inputs_for(standin.url, phase=PHASE_IDS["Production"]), tmp_path)
+    run = run_entrypoint(inputs_for(standin.url, phase=standin.phase_id("Production")), tmp_path)
 
     assert_clean_success(run)
-    assert standin.writes[0].path.endswith(PHASE_IDS["Production"])
+    assert standin.writes[0].path.endswith(standin.phase_id("Production"))
     assert run.outputs["phase-name"] == "Production"
     assert (run.outputs["next-phase-id"], run.outputs["next-phase-name"]) == ("", "")
 
@@ -88,7 +84,7 @@ def test_phase_name_matches_ignoring_case_when_no_exact_match(standin: StandIn, 
     run = run_entrypoint(inputs_for(standin.url, phase="qa"), tmp_path)
 
     assert_clean_success(run)
-    assert run.outputs["phase-id"] == PHASE_IDS["QA"]
+    assert run.outputs["phase-id"] == standin.phase_id("QA")
 
 
 def test_next_starts_the_first_phase_neither_started_nor_complete(standin: StandIn, tmp_path: Path) -> None:
@@ -419,3 +415,13 @@ def test_https_with_a_private_ca_from_requests_ca_bundle(private_ca: tuple[str, 
     assert trusted.outputs["started"] == "true"
     assert_clean_failure(untrusted, 5, "TLS verification failed", "REQUESTS_CA_BUNDLE")
     assert len(standin.writes) == 1  # the untrusted run never got past the handshake, and was not retried
+
+
+def test_the_token_may_come_from_ld_access_token_when_the_input_is_empty(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    run = run_entrypoint(inputs_for(standin.url, access_token=""), tmp_path, {"LD_ACCESS_TOKEN": TOKEN})
+
+    assert_clean_success(run)
+    assert run.stdout.splitlines()[0] == f"::add-mask::{TOKEN}"
+    assert {r.headers["authorization"] for r in standin.requests} == {TOKEN}

@@ -175,24 +175,3 @@ def test_starting_a_paused_phase_resumes_it(any_standin: StandIn, tmp_path: Path
     assert_ok(run)
     assert [r.json() for r in any_standin.writes] == [{"status": WIRE[any_standin.spelling]}]
     assert (run.outputs["started"], run.outputs["changed"]) == ("true", "true")
-
-
-def test_readme_action_yml_and_help_say_the_same_about_statuses() -> None:
-    import yaml
-
-    from ld_release_phase.cli import build_parser
-
-    from harness import ROOT
-
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    texts = {
-        "action.yml": action["inputs"]["status"]["description"],
-        "--help": build_parser().format_help(),
-        "README": (ROOT / "README.md").read_text(),
-    }
-    for where, text in texts.items():
-        flat = " ".join(text.replace("`", "").split())
-        assert "LaunchDarkly completes a phase when the next one starts: start the next phase" in flat, where
-        assert "refused before any call" in flat, where
-        assert "only lets a phase be started by hand" in flat or "accepts only" in flat, where
-    assert action["inputs"]["status"]["default"] == "active"

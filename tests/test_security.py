@@ -136,7 +136,10 @@ def test_debug_mode_shows_bodies_fenced_and_never_the_token(standin: StandIn, tm
     assert len(groups) == 2
     assert groups[0].startswith("GET /api/v2/flags/demo/new-checkout/release → HTTP 200")
     assert any('"::warning::in-a-body"' in line for line in run.log_lines)  # shown, but inert
-    assert '{"status":"Started"}' in run.log_lines
+    # Bodies are indented for reading.
+    body = run.log_lines[run.log_lines.index("Request body:") + 1 :]
+    assert body[:3] == ["{", '  "status": "Started"', "}"]
+    assert '  "releasePipelineKey": "standard-pipeline",' in run.log_lines
     assert TOKEN not in run.everything()
 
 
@@ -158,6 +161,8 @@ def test_without_debug_each_call_is_a_group_of_details_but_no_bodies(
         "PUT /api/v2/projects/demo/flags/new-checkout/release/phases/1234a56b7c89d012345e6701",
     ]
     assert groups[2].endswith("(attempt 2)")
+    note = "Request and response bodies are shown when the run has step debug logging on."
+    assert run.log_lines.count(note) == 1  # said once, not in every group
     assert len([c for c in run.commands if c.name == "endgroup"]) == 3
     headers = [line for line in run.log_lines if line.startswith("Request headers: ")]
     assert headers[0].startswith(

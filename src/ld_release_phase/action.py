@@ -1,72 +1,56 @@
-"""The job, step by step: read the release, pick the phase, set its status, wait, report."""
+"""The job, step by step: read the release (putting the flag on its pipeline if asked), pick the
+phase, start it, wait if asked, and report what happened."""
 
 from __future__ import annotations
 
-import json
+from typing import NamedTuple
 
-from .client import ONLY_ACTIVE_REFUSAL, Clock, Exchange, LaunchDarklyClient, RetryPolicy
+from .client import ONLY_ACTIVE_REFUSAL, LaunchDarklyClient, RetryPolicy
+from .clock import Clock
 from .errors import ActionError, ExitCode, LaunchDarklyRefusal, bad_input
 from .inputs import ActionInputs, WaitFor
 from .models import Dialect, Release, ReleasePhase
 from .release import already_in, request_body, resolve_phase
 from .report import (
-    Outcome,
+    ClientTrafficLog,
     attach_sentence,
     change_sentence,
+    headline_summary,
     outputs,
     pipeline_line,
     planned_attach_outputs,
+    show_planned_request,
     summary,
     wait_note,
 )
 from .runner import Runner
-from .text import markdown
-from .waiting import wait_for_phase
+from .waiting import WaitResult, wait_for_phase
 
 
-class RunnerClientLog:
-    """Shows the client's traffic in the log: a folded group per call, bodies only in debug."""
+class Outcome(NamedTuple):
+    """What a step did: the release as last seen, the target phase, and what happened to it."""
 
-    def __init__(self, runner: Runner):
-        self._runner = runner
+    release: Release
+    phase_id: str
+    before: str  # the phase's status as first read
+    changed: bool
+    dry_run: bool = False
+    created: bool = False  # this step put the flag on its release pipeline
+    waited: WaitResult | None = None
 
-    def retrying(self, message: str) -> None:
-        self._runner.info(f"Retrying: {message}")
-
-    def exchange(self, exchange: Exchange) -> None:
-        answer = f"HTTP {exchange.status}" if exchange.status is not None else "no answer"
-        title = f"{exchange.method} {exchange.path} → {answer} in {exchange.elapsed * 1000:.0f} ms"
-        if exchange.attempt > 1:
-            title += f" (attempt {exchange.attempt})"
-        runner = self._runner
-        with runner.group(title):
-            runner.info(f"{exchange.method} {exchange.url}")
-            runner.info("Request headers: " + _header_list(exchange.request_headers))
-            received = f"{answer}, {len(exchange.response_body.encode())} bytes"
-            if exchange.response_headers:
-                received += "; " + _header_list(exchange.response_headers)
-            runner.info(f"Response: {received}")
-            if not runner.debug_enabled:
-                runner.info("Bodies are shown when the run has step debug logging on.")
-                return
-            if exchange.request_body:
-                runner.info("Request body:")
-                runner.verbatim(exchange.request_body)
-            runner.info("Response body:")
-            runner.verbatim(exchange.response_body or "(empty)")
-
-
-def _header_list(headers: dict[str, str]) -> str:
-    return ", ".join(f"{name}: {value}" for name, value in headers.items())
+    @property
+    def phase(self) -> ReleasePhase:
+        phase = self.release.phase_by_id(self.phase_id)
+        assert phase is not None, "carry_out checks the phase is in every release it keeps"
+        return phase
 
 
 def make_client(inputs: ActionInputs, runner: Runner, clock: Clock | None = None) -> LaunchDarklyClient:
-    policy = RetryPolicy(max_retries=inputs.max_retries, timeout=inputs.request_timeout)
     return LaunchDarklyClient(
         inputs.base_uri,
         access_token=inputs.access_token.get_secret_value(),
-        policy=policy,
-        log=RunnerClientLog(runner),
+        policy=RetryPolicy(max_retries=inputs.max_retries, timeout=inputs.request_timeout),
+        log=ClientTrafficLog(runner),
         clock=clock,
     )
 
@@ -96,22 +80,59 @@ def carry_out(
     if already_in(phase, inputs.status):
         outcome = Outcome(release, phase.id, before, changed=False, created=created)
     elif inputs.dry_run:
-        _show_planned_request(
-            runner, client.url(client.phase_path(inputs.project, inputs.flag, phase.id)), client, body
-        )
+        url = client.url(client.phase_path(inputs.project, inputs.flag, phase.id))
+        show_planned_request(runner, url, client.shown_headers(with_body=True), body)
         outcome = Outcome(release, phase.id, before, changed=False, dry_run=True)
     else:
-        updated = _update(inputs, client, runner, phase, body=body, dialect=dialect)
+        updated = _start(inputs, client, runner, phase, body=body, dialect=dialect)
         _require_phase(updated, phase)
         outcome = Outcome(updated, phase.id, before, changed=True, created=created)
 
-    if inputs.wait_for is not WaitFor.NONE:
-        if inputs.dry_run:
-            runner.info(f"Dry run: not waiting for the phase to be {inputs.wait_for.value}.")
-        else:
-            runner.info(change_sentence(outcome))  # where things stand before the wait
-            outcome = _wait(outcome, inputs, client, runner, clock)
-    return outcome
+    if inputs.wait_for is WaitFor.NONE:
+        return outcome
+    if inputs.dry_run:
+        runner.info(f"Dry run: not waiting for the phase to be {inputs.wait_for.value}.")
+        return outcome
+    runner.info(_change(outcome))  # where things stand before the wait
+    waited = wait_for_phase(
+        outcome.release,
+        outcome.phase_id,
+        inputs.wait_for,
+        fetch=lambda until: client.get_release(inputs.project, inputs.flag, until=until),
+        timeout=inputs.wait_timeout,
+        interval=inputs.poll_interval,
+        clock=clock,
+        log=runner.info,
+    )
+    return outcome._replace(release=waited.release, waited=waited)
+
+
+def report(outcome: Outcome | None, inputs: ActionInputs, runner: Runner) -> None:
+    """Outputs, the step summary, and one notice saying what the step did."""
+    if outcome is None:
+        headline = (
+            f"Dry run: the flag would be put on release pipeline '{inputs.release_pipeline}'; "
+            "nothing was changed."
+        )
+        runner.set_outputs(planned_attach_outputs())
+        runner.append_summary(headline_summary(headline, inputs.project, inputs.flag))
+    else:
+        parts = [attach_sentence(outcome.release.release_pipeline_key)] if outcome.created else []
+        parts.append(_change(outcome))
+        if outcome.waited is not None:
+            parts.append(wait_note(inputs.wait_for.value, outcome.waited.waited, outcome.waited.polls))
+        headline = " ".join(parts)
+        runner.set_outputs(
+            outputs(outcome.release, outcome.phase, changed=outcome.changed, created=outcome.created)
+        )
+        runner.append_summary(
+            summary(outcome.release, outcome.phase_id, headline, inputs.project, inputs.flag)
+        )
+    runner.notice(headline, title=f"LaunchDarkly: {inputs.flag}")
+
+
+def _change(outcome: Outcome) -> str:
+    return change_sentence(outcome.phase, outcome.before, changed=outcome.changed, dry_run=outcome.dry_run)
 
 
 def _release_of(
@@ -144,15 +165,14 @@ def _release_of(
         body["releaseVariationId"] = inputs.release_variation
     runner.info(f"Flag '{inputs.flag}' has no release yet: putting it on release pipeline '{wanted}'.")
     if inputs.dry_run:
-        _show_planned_request(
-            runner, client.url(client.create_release_path(inputs.project, inputs.flag)), client, body
-        )
+        url = client.url(client.create_release_path(inputs.project, inputs.flag))
+        show_planned_request(runner, url, client.shown_headers(with_body=True), body)
         runner.info("Dry run: the phase is found once the flag is on the pipeline, so the dry run ends here.")
         return None, False
     return client.create_release(inputs.project, inputs.flag, body), True
 
 
-def _update(
+def _start(
     inputs: ActionInputs,
     client: LaunchDarklyClient,
     runner: Runner,
@@ -181,56 +201,6 @@ _DIALECT_WORDS = {
     Dialect.LIVE: "the release speaks LaunchDarkly's live spelling",
     Dialect.SPEC: "the release speaks the API specification's spelling",
 }
-
-
-def report(outcome: Outcome | None, inputs: ActionInputs, runner: Runner) -> None:
-    if outcome is None:
-        sentence = (
-            f"Dry run: the flag would be put on release pipeline '{inputs.release_pipeline}'; "
-            "nothing was changed."
-        )
-        runner.set_outputs(planned_attach_outputs())
-        runner.append_summary(
-            f"### LaunchDarkly release: {markdown(inputs.flag)}\n\n{markdown(sentence)}\n\n"
-        )
-    else:
-        runner.set_outputs(outputs(outcome))
-        runner.append_summary(summary(outcome, inputs.project, inputs.flag))
-        sentence = attach_sentence(outcome) + change_sentence(outcome)
-        sentence += f" {outcome.wait_note}" if outcome.wait_note else ""
-    runner.notice(sentence, title=f"LaunchDarkly: {inputs.flag}")
-
-
-def _wait(
-    outcome: Outcome, inputs: ActionInputs, client: LaunchDarklyClient, runner: Runner, clock: Clock
-) -> Outcome:
-    result = wait_for_phase(
-        outcome.release,
-        outcome.phase_id,
-        inputs.wait_for,
-        fetch=lambda until: client.get_release(inputs.project, inputs.flag, until=until),
-        timeout=inputs.wait_timeout,
-        interval=inputs.poll_interval,
-        clock=clock,
-        log=runner.info,
-    )
-    note = wait_note(inputs.wait_for.value, result.waited, result.polls)
-    return Outcome(
-        result.release,
-        outcome.phase_id,
-        outcome.before,
-        outcome.changed,
-        created=outcome.created,
-        wait_note=note,
-    )
-
-
-def _show_planned_request(
-    runner: Runner, url: str, client: LaunchDarklyClient, body: dict[str, object]
-) -> None:
-    runner.info(f"Dry run: would send PUT {url}")
-    runner.info("with headers " + _header_list(client.shown_headers(with_body=True)))
-    runner.verbatim(json.dumps(body, indent=2, ensure_ascii=False))
 
 
 def _refuse_if_canceled(release: Release, phase: ReleasePhase) -> None:

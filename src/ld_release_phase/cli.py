@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import ACTION_NAME, __version__
 from .action import carry_out, make_client, report
-from .client import Clock, SystemClock
+from .clock import Clock, SystemClock
 from .errors import EXIT_CODE_MEANINGS, ActionError, ExitCode
 from .inputs import INPUT_NAMES, REQUIRED_INPUTS, TOKEN_INPUT, ActionInputs, parse_inputs
 from .report import failure_summary

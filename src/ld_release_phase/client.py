@@ -13,7 +13,6 @@ import json
 import math
 import random
 import threading
-import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, Protocol
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from requests.auth import AuthBase
 
 from . import ACTION_NAME, __version__, text
+from .clock import Clock, SystemClock
 from .errors import ActionError, DeadlinePassed, ExitCode, LaunchDarklyRefusal
 from .models import ApiErrorBody, Release, parse_release
 
@@ -35,23 +35,6 @@ MAX_JSON_DEPTH = 64
 ONLY_ACTIVE_REFUSAL = "Phase status can only be manually updated to `Active`."
 # How much of LaunchDarkly's own error message an error quotes.
 _REASON_LIMIT = 1000
-
-
-class Clock(Protocol):
-    def sleep(self, seconds: float) -> None: ...
-    def time(self) -> float: ...
-    def monotonic(self) -> float: ...
-
-
-class SystemClock:
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def time(self) -> float:
-        return time.time()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
 
 class RetryPolicy(NamedTuple):

@@ -434,8 +434,11 @@ def _show(value: object) -> str:
 
 
 def _json_type(document: object) -> str:
+    """What a parsed document is, in words: "a mapping", "a string", "a date", "empty"..."""
+    if document is None:
+        return "empty"
     names = {dict: "a mapping", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
-    return names.get(type(document), "empty") if document is not None else "empty"
+    return names.get(type(document), f"a {type(document).__name__}")
 
 
 def _load_structured(source: str) -> object:

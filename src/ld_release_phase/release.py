@@ -41,11 +41,10 @@ def resolve_phase(release: Release, wanted: str) -> ReleasePhase:
         return folded[0]
     if folded:
         ids = ", ".join(phase.id for phase in folded)
-        raise ActionError(
-            title="Ambiguous phase",
-            message=f"{len(folded)} phases of pipeline '{release.name}' are named '{wanted}' (ids {ids}).",
-            hint="Set phase to one of these ids instead of the name.",
-            exit_code=ExitCode.BAD_INPUT,
+        raise bad_input(
+            "phase",
+            f"{len(folded)} phases of pipeline '{release.name}' are named '{wanted}' (ids {ids}).",
+            "Set phase to one of these ids instead of the name.",
         )
     raise ActionError(
         title="Phase not found",

@@ -1,12 +1,18 @@
-"""What people read: log lines, the step summary, and the step outputs of a run."""
+"""What people read: the log's lines and groups, the step summary, and the step outputs.
+
+Everything here renders values it is given; what happened is decided by the orchestration.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any
 
+from .client import Exchange
 from .errors import ActionError
 from .models import PhaseState, Release, ReleasePhase
+from .runner import Runner
 from .text import human_duration, markdown
 
 _MARKS = {
@@ -16,127 +22,6 @@ _MARKS = {
     PhaseState.READY_TO_START: "○",
     PhaseState.NOT_STARTED: "·",
 }
-
-
-class Outcome(NamedTuple):
-    """How a run ended: the release as last seen, the target phase, and what happened to it."""
-
-    release: Release
-    phase_id: str
-    before: str
-    changed: bool
-    dry_run: bool = False
-    created: bool = False  # this step put the flag on its release pipeline
-    wait_note: str = ""
-
-    @property
-    def phase(self) -> ReleasePhase:
-        phase = self.release.phase_by_id(self.phase_id)
-        assert phase is not None, "the orchestration checks the phase is in every release it keeps"
-        return phase
-
-
-def pipeline_line(release: Release, target_id: str) -> str:
-    """One line showing every phase, e.g. ``✓ Testing → [▶ QA] → · Production``."""
-    parts = []
-    for phase in release.phases:
-        text = f"{_MARKS[phase.state]} {phase.name or phase.id}"
-        parts.append(f"[{text}]" if phase.id == target_id else text)
-    return " → ".join(parts) if parts else "(no phases)"
-
-
-def outputs(outcome: Outcome) -> dict[str, str]:
-    phase = outcome.phase
-    following = outcome.release.phase_after(phase.id)
-    version = outcome.release.version
-    return {
-        "status": phase.reported_status,
-        "started": _bool(phase.is_started),
-        "complete": _bool(phase.is_complete),
-        "changed": _bool(outcome.changed),
-        "release-created": _bool(outcome.created),
-        "phase-id": phase.id,
-        "phase-name": phase.name,
-        "next-phase-id": following.id if following else "",
-        "next-phase-name": following.name if following else "",
-        "release-version": "" if version is None else str(version),
-        "release-pipeline-key": outcome.release.release_pipeline_key,
-        "release": json.dumps(
-            outcome.release.raw or outcome.release.model_dump(by_alias=True),
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ),
-    }
-
-
-def planned_attach_outputs() -> dict[str, str]:
-    """The outputs of a dry run that stopped before the phase: nothing started, nothing changed."""
-    return {
-        name: "false" if name in ("started", "complete", "changed", "release-created") else ""
-        for name in OUTPUT_NAMES
-    }
-
-
-def attach_sentence(outcome: Outcome) -> str:
-    if not outcome.created:
-        return ""
-    return f"Put the flag on release pipeline '{outcome.release.release_pipeline_key}'. "
-
-
-def change_sentence(outcome: Outcome) -> str:
-    phase = outcome.phase
-    where = f"Phase '{phase.name}'"
-    if outcome.dry_run:
-        return f"{where} is {outcome.before}; dry run, nothing was changed."
-    if outcome.changed:
-        return f"{where}: {outcome.before} → {phase.reported_status}."
-    return f"{where} is already {phase.reported_status}; nothing to change."
-
-
-def summary(outcome: Outcome, project: str, flag: str) -> str:
-    release = outcome.release
-    lines = [
-        f"### LaunchDarkly release: {markdown(flag)} in {markdown(project)}",
-        "",
-        f"Pipeline **{markdown(release.name or release.release_pipeline_key)}**"
-        + (f", release version {release.version}" if release.version is not None else ""),
-        "",
-        markdown(attach_sentence(outcome) + change_sentence(outcome)),
-    ]
-    if outcome.wait_note:
-        lines += ["", markdown(outcome.wait_note)]
-    lines += [
-        "",
-        "| | Phase | Status | Started | Complete | Audiences (environment) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for phase in release.phases:
-        marker = "➡️" if phase.id == outcome.phase_id else ""
-        audiences = ", ".join(
-            f"{markdown(aud.name)} ({markdown(aud.environment_key or '-')})" for aud in phase.audiences or ()
-        )
-        lines.append(
-            f"| {marker} | {markdown(phase.name or phase.id)} | {markdown(phase.reported_status)} | "
-            f"{_yes(phase.is_started)} | {_yes(phase.is_complete)} | {audiences or '-'} |"
-        )
-    return "\n".join(lines) + "\n\n"
-
-
-def failure_summary(error: ActionError) -> str:
-    lines = [f"### ❌ {markdown(error.title)}", ""]
-    lines += [markdown(line) + "  " for line in error.message.splitlines()]
-    if error.hint:
-        lines += ["", f"**Fix:** {markdown(error.hint)}"]
-    return "\n".join(lines) + "\n\n"
-
-
-def wait_note(reached: str, waited: float, polls: int) -> str:
-    if polls == 0:
-        return f"The phase was already {reached}; no waiting needed."
-    polled = f"{polls} poll{'s' if polls != 1 else ''}"
-    return f"Waited {human_duration(waited)} ({polled}) for the phase to be {reached}."
-
-
 # Every output the action writes, in the order action.yml declares them.
 OUTPUT_NAMES = (
     "status",
@@ -152,6 +37,164 @@ OUTPUT_NAMES = (
     "release-pipeline-key",
     "release",
 )
+_FLAGS = ("started", "complete", "changed", "release-created")
+
+
+# -- the log ------------------------------------------------------------------------------
+
+
+class ClientTrafficLog:
+    """Shows the client's calls in the log: a folded group per call, bodies only in debug mode."""
+
+    def __init__(self, runner: Runner):
+        self._runner = runner
+        self._told_about_bodies = False
+
+    def retrying(self, message: str) -> None:
+        self._runner.info(f"Retrying: {message}")
+
+    def exchange(self, exchange: Exchange) -> None:
+        runner = self._runner
+        answer = f"HTTP {exchange.status}" if exchange.status is not None else "no answer"
+        title = f"{exchange.method} {exchange.path} → {answer} in {exchange.elapsed * 1000:.0f} ms"
+        if exchange.attempt > 1:
+            title += f" (attempt {exchange.attempt})"
+        with runner.group(title):
+            runner.info(f"{exchange.method} {exchange.url}")
+            runner.info("Request headers: " + header_list(exchange.request_headers))
+            received = f"{answer}, {len(exchange.response_body.encode()):,} bytes"
+            if exchange.response_headers:
+                received += "; " + header_list(exchange.response_headers)
+            runner.info(f"Response: {received}")
+            if runner.debug_enabled:
+                if exchange.request_body:
+                    runner.info("Request body:")
+                    runner.verbatim(_indented(exchange.request_body))
+                runner.info("Response body:")
+                runner.verbatim(_indented(exchange.response_body) or "(empty)")
+            elif not self._told_about_bodies:
+                runner.info("Request and response bodies are shown when the run has step debug logging on.")
+                self._told_about_bodies = True
+
+
+def show_planned_request(
+    runner: Runner, url: str, headers: Mapping[str, str], body: Mapping[str, Any]
+) -> None:
+    """A dry run's request: what would be sent, the token shown as ``***``."""
+    runner.info(f"Dry run: would send PUT {url}")
+    runner.info("with headers " + header_list(headers))
+    runner.verbatim(json.dumps(body, indent=2, ensure_ascii=False))
+
+
+def header_list(headers: Mapping[str, str]) -> str:
+    return ", ".join(f"{name}: {value}" for name, value in headers.items())
+
+
+def _indented(body: str) -> str:
+    """A JSON body indented for reading; anything else as it came."""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return body
+
+
+def pipeline_line(release: Release, target_id: str) -> str:
+    """One line showing every phase, e.g. ``✓ Testing → [▶ QA] → · Production``."""
+    parts = []
+    for phase in release.phases:
+        shown = f"{_MARKS[phase.state]} {phase.name or phase.id}"
+        parts.append(f"[{shown}]" if phase.id == target_id else shown)
+    return " → ".join(parts) if parts else "(no phases)"
+
+
+# -- sentences ----------------------------------------------------------------------------
+
+
+def change_sentence(phase: ReleasePhase, before: str, *, changed: bool, dry_run: bool) -> str:
+    where = f"Phase '{phase.name}'"
+    if dry_run:
+        return f"{where} is {before}; dry run, nothing was changed."
+    if changed:
+        return f"{where}: {before} → {phase.reported_status}."
+    return f"{where} is already {phase.reported_status}; nothing to change."
+
+
+def attach_sentence(pipeline_key: str) -> str:
+    return f"Put the flag on release pipeline '{pipeline_key}'."
+
+
+def wait_note(goal: str, waited: float, polls: int) -> str:
+    if polls == 0:
+        return f"The phase was already {goal}; no waiting needed."
+    polled = f"{polls} poll{'s' if polls != 1 else ''}"
+    return f"Waited {human_duration(waited)} ({polled}) for the phase to be {goal}."
+
+
+# -- outputs ------------------------------------------------------------------------------
+
+
+def outputs(release: Release, phase: ReleasePhase, *, changed: bool, created: bool) -> dict[str, str]:
+    following = release.phase_after(phase.id)
+    return {
+        "status": phase.reported_status,
+        "started": _bool(phase.is_started),
+        "complete": _bool(phase.is_complete),
+        "changed": _bool(changed),
+        "release-created": _bool(created),
+        "phase-id": phase.id,
+        "phase-name": phase.name,
+        "next-phase-id": following.id if following else "",
+        "next-phase-name": following.name if following else "",
+        "release-version": "" if release.version is None else str(release.version),
+        "release-pipeline-key": release.release_pipeline_key,
+        "release": json.dumps(
+            release.raw or release.model_dump(by_alias=True), separators=(",", ":"), ensure_ascii=False
+        ),
+    }
+
+
+def planned_attach_outputs() -> dict[str, str]:
+    """The outputs of a dry run that stopped before the phase: nothing started, nothing changed."""
+    return {name: "false" if name in _FLAGS else "" for name in OUTPUT_NAMES}
+
+
+# -- the step summary -----------------------------------------------------------------------
+
+
+def summary(release: Release, target_id: str, headline: str, project: str, flag: str) -> str:
+    lines = [
+        f"### LaunchDarkly release: {markdown(flag)} in {markdown(project)}",
+        "",
+        f"Pipeline **{markdown(release.name or release.release_pipeline_key)}**"
+        + (f", release version {release.version}" if release.version is not None else ""),
+        "",
+        markdown(headline),
+        "",
+        "| | Phase | Status | Started | Complete | Audiences (environment) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for phase in release.phases:
+        marker = "➡️" if phase.id == target_id else ""
+        audiences = ", ".join(
+            f"{markdown(aud.name)} ({markdown(aud.environment_key or '-')})" for aud in phase.audiences or ()
+        )
+        lines.append(
+            f"| {marker} | {markdown(phase.name or phase.id)} | {markdown(phase.reported_status)} | "
+            f"{_yes(phase.is_started)} | {_yes(phase.is_complete)} | {audiences or '-'} |"
+        )
+    return "\n".join(lines) + "\n\n"
+
+
+def headline_summary(headline: str, project: str, flag: str) -> str:
+    return f"### LaunchDarkly release: {markdown(flag)} in {markdown(project)}\n\n{markdown(headline)}\n\n"
+
+
+def failure_summary(error: ActionError) -> str:
+    lines = [f"### ❌ {markdown(error.title)}", ""]
+    lines += [markdown(line) + "  " for line in error.message.splitlines()]
+    if error.hint:
+        lines += ["", f"**Fix:** {markdown(error.hint)}"]
+    return "\n".join(lines) + "\n\n"
 
 
 def _bool(value: bool) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .client import Clock
+from .clock import Clock
 from .errors import ActionError, DeadlinePassed, ExitCode
 from .inputs import WaitFor
 from .models import PhaseState, Release, ReleasePhase

@@ -23,7 +23,7 @@ Where neither the recording nor the spec says what the service answers (reopenin
 phase, attaching a flag that already has a release), the stand-in refuses with a 400 of its own
 wording, and the tests that rely on it do not depend on that wording.
 
-Run it alone for demos: ``python tests/standin.py --port 8765 --token api-demo-token``.
+Run it alone for demos: ``make standin``, or ``python tools/standin.py --help``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,160 @@
+"""The pure logic on its own, so a failure points at the rule that broke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ld_release_phase import client as client_module
+from ld_release_phase.errors import ActionError, DeadlinePassed, ExitCode
+from ld_release_phase.inputs import WaitFor
+from ld_release_phase.models import Release, parse_release
+from ld_release_phase.release import resolve_phase
+from ld_release_phase.waiting import wait_for_phase
+
+from harness import FakeClock
+
+
+def release_of(*phases: dict[str, Any]) -> Release:
+    return parse_release({"name": "P", "phases": list(phases)})
+
+
+def phase(phase_id: str, name: str, **fields: Any) -> dict[str, Any]:
+    return {"_id": phase_id, "_name": name, **fields}
+
+
+# -- which phase a step names ------------------------------------------------------------
+
+
+def test_an_id_wins_over_a_name() -> None:
+    release = release_of(phase("QA", "Testing"), phase("p2", "QA"))
+
+    assert resolve_phase(release, "QA").id == "QA"
+
+
+def test_an_exact_name_wins_over_next_and_over_case() -> None:
+    release = release_of(phase("p1", "next", status="completed", complete=True), phase("p2", "Next"))
+
+    assert resolve_phase(release, "next").id == "p1"
+    assert resolve_phase(release, "NEXT").id == "p2"  # no exact match: 'next' is not the keyword here
+
+
+def test_next_is_the_first_phase_neither_running_nor_done() -> None:
+    release = release_of(
+        phase("p1", "A", status="completed", complete=True),
+        phase("p2", "B", status="paused", started=True),
+        phase("p3", "C", status="not-started"),
+    )
+
+    assert resolve_phase(release, "next").id == "p2"  # a paused phase has not started
+
+
+def test_a_name_in_another_case_is_found_only_when_it_is_unique() -> None:
+    release = release_of(phase("p1", "qa"), phase("p2", "QA "), phase("p3", "Qa"))
+
+    with pytest.raises(ActionError) as caught:
+        resolve_phase(release, "QA")
+
+    assert caught.value.exit_code is ExitCode.BAD_INPUT
+    assert "ids p1, p3" in caught.value.message
+
+
+def test_an_unknown_phase_lists_what_exists() -> None:
+    with pytest.raises(ActionError) as caught:
+        resolve_phase(release_of(phase("p1", "A"), phase("p2", "B")), "C")
+
+    assert caught.value.exit_code is ExitCode.NOT_FOUND
+    assert "'A', 'B'" in caught.value.message
+
+
+# -- waiting --------------------------------------------------------------------------------
+
+
+def test_a_wait_polls_each_interval_and_ends_when_the_goal_is_reached() -> None:
+    clock = FakeClock()
+    answers = iter(
+        [
+            release_of(phase("p1", "A", status="active", started=True)),
+            release_of(phase("p1", "A", status="completed", complete=True, started=True)),
+        ]
+    )
+    lines: list[str] = []
+
+    result = wait_for_phase(
+        release_of(phase("p1", "A", status="active", started=True)),
+        "p1",
+        WaitFor.COMPLETE,
+        fetch=lambda until: next(answers),
+        timeout=60,
+        interval=10,
+        clock=clock,
+        log=lines.append,
+    )
+
+    assert (result.polls, result.waited, clock.sleeps) == (2, 20.0, [10, 10])
+    assert lines[-1] == "Phase 'A': active → completed after 20s."
+
+
+def test_a_wait_hands_its_deadline_to_every_poll_and_ends_by_it() -> None:
+    clock = FakeClock()
+    deadlines: list[float] = []
+
+    def fetch(until: float) -> Release:
+        deadlines.append(until)
+        raise DeadlinePassed
+
+    with pytest.raises(ActionError) as caught:
+        wait_for_phase(
+            release_of(phase("p1", "A", status="ready-to-start")),
+            "p1",
+            WaitFor.STARTED,
+            fetch=fetch,
+            timeout=30,
+            interval=10,
+            clock=clock,
+            log=lambda line: None,
+        )
+
+    assert deadlines == [30.0]
+    assert caught.value.exit_code is ExitCode.NOT_REACHED
+    assert clock.now <= 30.0
+
+
+# -- the client's retry decisions ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (None, "uncertain"),
+        (409, "back off"),
+        (429, "rate-limited"),
+        (500, "uncertain"),
+        (503, "uncertain"),
+        (599, "uncertain"),
+        (200, None),
+        (400, None),
+        (401, None),
+        (404, None),
+        (302, None),
+    ],
+)
+def test_which_answers_are_retried_and_how(status: int | None, kind: str | None) -> None:
+    assert client_module._RETRY_KINDS.get(status) == kind
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"Retry-After": "-3"}, 0.0),
+        ({"Retry-After": "NaN"}, None),
+        ({"X-Ratelimit-Reset": "1700000010000"}, 10.0),
+        ({"X-Ratelimit-Reset": "1699999990000"}, 0.0),
+        ({"X-Ratelimit-Reset": "9" * 40}, None),
+        ({}, None),
+    ],
+)
+def test_how_long_launchdarkly_asked_to_wait(headers: dict[str, str], seconds: float | None) -> None:
+    assert client_module._rate_limit_wait(headers, now=1_700_000_000.0) == seconds
