@@ -60,16 +60,27 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for index, (title, inputs) in enumerate(SCENARIOS):
-                # As the runner passes a step: action.yml's defaults for every input left out.
-                step = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "base-uri": url}
-                run = run_entrypoint(action_defaults() | step | inputs, Path(tmp) / str(index))
-                show(title, run)
-            print("\n--- step summary of the last successful run:\n")
+                show(title, run_step(url, inputs, Path(tmp) / str(index)))
+            print("\n--- step summary of the run that started QA:\n")
             print((Path(tmp) / str(SHOWN_SUMMARY) / "summary.md").read_text())
+            writes = [f"PUT {r.path.rsplit('/', 1)[-1]} {r.body.decode()}" for r in standin.writes]
+            print(f"The live stand-in saw {len(standin.requests)} requests; writes: {writes}")
+            spec = StandIn(token=TOKEN, spelling="spec")
+            spec.add_release("demo", "new-checkout")
+            try:
+                run = run_step(spec.start(), {"phase": "Testing"}, Path(tmp) / "spec")
+            finally:
+                spec.stop()
+            show("The README's step against a service that speaks the API specification's spelling", run)
+            print(f"The spec stand-in's writes: {[r.body.decode() for r in spec.writes]}")
     finally:
         standin.stop()
-    writes = [f"{r.method} {r.path.rsplit('/', 1)[-1]} {r.body.decode()}" for r in standin.writes]
-    print(f"The stand-in saw {len(standin.requests)} requests; writes: {writes}")
+
+
+def run_step(url: str, inputs: dict[str, str], tmp: Path) -> ActionRun:
+    """A step as the runner passes it: action.yml's defaults for every input left out."""
+    step = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "base-uri": url}
+    return run_entrypoint(action_defaults() | step | inputs, tmp)
 
 
 if __name__ == "__main__":
