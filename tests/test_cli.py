@@ -26,6 +26,22 @@ def command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
+def test_in_a_terminal_the_log_goes_to_stderr_and_the_outputs_to_stdout_as_json(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)}
+
+    result = command(
+        "--project", "demo", "--flag", "new-checkout", "--phase", "QA", "--base-uri", standin.url, env=env
+    )
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["phase-name"], document["started"]) == ("QA", "true")
+    assert "Release phase: project 'demo', flag 'new-checkout', phase 'QA', status active" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+
+
 def test_inside_a_run_step_the_command_still_prints_json_for_a_pipe(standin: StandIn, tmp_path: Path) -> None:
     output, summary = tmp_path / "output", tmp_path / "summary"
     output.write_text("")

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from harness import ENTRYPOINT, TOKEN, ActionRun, inputs_for, run_entrypoint
+from harness import TOKEN, ActionRun, inputs_for, run_entrypoint
 from standin import Fault, StandIn
 
 
@@ -313,62 +312,6 @@ def test_server_errors_until_retries_run_out_fail_with_the_last_failure(
 
     assert_clean_failure(run, 5, "failed after 2 attempts", "HTTP 502 Bad gateway")
     assert standin.writes == []
-
-
-def test_outside_github_the_outputs_are_printed_as_json(standin: StandIn, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ENTRYPOINT),
-            "--project",
-            "demo",
-            "--flag",
-            "new-checkout",
-            "--phase",
-            "QA",
-            "--base-uri",
-            standin.url,
-        ],
-        env={"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    document = json.loads(result.stdout.strip().splitlines()[-1])
-    assert document["phase-name"] == "QA"
-    assert document["started"] == "true"
-    assert TOKEN not in result.stdout + result.stderr
-
-
-def test_help_documents_every_input_and_the_exit_codes(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(ENTRYPOINT), "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"HOME": str(tmp_path)},
-    )
-
-    assert result.returncode == 0
-    for flag in (
-        "--project",
-        "--flag",
-        "--phase",
-        "--status",
-        "--audiences",
-        "--base-uri",
-        "--max-retries",
-        "--request-timeout",
-        "--wait-for",
-        "--wait-timeout",
-        "--poll-interval",
-        "--dry-run",
-    ):
-        assert flag in result.stdout
-    assert "exit codes:" in result.stdout and "LD_ACCESS_TOKEN" in result.stdout
 
 
 @pytest.fixture(scope="module")
