@@ -1,9 +1,10 @@
 """The action's inputs: one frozen, typed model, and the parsing that turns raw strings into it.
 
-Every input arrives as a string (from ``INPUT_*`` variables or CLI flags). Each field has a
-``before`` validator that parses that string and, when it cannot, raises a message written for
-a person: what was wrong and what would be right. :func:`parse_inputs` gathers those messages
-into one :class:`ActionError` naming each input by its ``action.yml`` name.
+Every input arrives as a string (from ``INPUT_*`` variables or command flags), and so does each
+default. Each field has a ``before`` validator that parses that string and, when it cannot,
+raises a message written for a person: what was wrong and what would be right.
+:func:`parse_inputs` gathers those messages into one :class:`ActionError` naming each input as
+the user gave it (``'project'`` in a workflow, ``--project`` on a command line).
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ DEFAULT_BASE_URI = BASE_URI_PRESETS["commercial"]
 # LaunchDarkly project and flag keys: letters, digits, '.', '_' and '-', starting with a letter
 # or digit. Anything else (a '/', '?', '#', a space, a lone '..') could change which URL is
 # called, so it is refused here even though path parameters are also percent-encoded.
-KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,255}")
+MAX_KEY_LENGTH = 256
+KEY_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_KEY_LENGTH - 1}}}")
+MAX_PHASE_LENGTH = 512
 MAX_RETRIES_LIMIT = 10
 # Sizes past which an input is absurd, refused before any call.
 MAX_TOKEN_LENGTH = 512
@@ -131,6 +134,14 @@ def _audiences_adapter() -> TypeAdapter[list[AudienceInput]]:
     return TypeAdapter(list[AudienceInput])
 
 
+def _span(field: str) -> str:
+    return _span_of(*DURATIONS[field])
+
+
+def _span_of(low: float, high: float) -> str:
+    return f"{text.human_duration(low)} to {text.human_duration(high)}"
+
+
 def _input(default: str, *, description: str, alias: str | None = None) -> Any:
     """An input: its default as the text the runner would pass, validated like a given value."""
     return Field(default, alias=alias, description=description)
@@ -150,18 +161,19 @@ class ActionInputs(BaseModel):
         "",
         alias="access-token",
         description="LaunchDarkly personal or service access token (not an SDK or mobile key), from a "
-        "secret. Its role must allow updating release pipelines. Printable ASCII, at most 512 characters.",
+        "secret. Its role must allow updating release pipelines. Printable ASCII, at most "
+        f"{MAX_TOKEN_LENGTH} characters.",
     )
     project: str = _input(
         "",
         description="Project key: letters, digits, `.`, `_` and `-`, starting with a letter or digit, "
-        "at most 256 characters.",
+        f"at most {MAX_KEY_LENGTH} characters.",
     )
     flag: str = _input("", description="Flag key, written like a project key.")
     phase: str = _input(
         "",
         description="The phase to act on: its id, its name (exact, then ignoring case), or `next` (the "
-        "first phase neither started nor complete). One line, at most 512 characters.",
+        f"first phase neither started nor complete). One line, at most {MAX_PHASE_LENGTH} characters.",
     )
     status: PhaseState = _input(
         "active",
@@ -174,8 +186,8 @@ class ActionInputs(BaseModel):
         "",
         description="A JSON or YAML list of audience configurations for the phase: each names one "
         "audience (audienceId, audienceName or environmentKey) and may set "
-        "releaseGuardianConfiguration, notifyMemberIds and notifyTeamKeys. At most 100 entries and "
-        "64 KiB; no YAML aliases.",
+        f"releaseGuardianConfiguration, notifyMemberIds and notifyTeamKeys. At most {MAX_AUDIENCES} entries "
+        f"and {MAX_AUDIENCES_BYTES // 1024} KiB; no YAML aliases.",
     )
     release_pipeline: str = _input(
         "",
@@ -199,13 +211,14 @@ class ActionInputs(BaseModel):
     max_retries: int = _input(
         "5",
         alias="max-retries",
-        description="Retries for rate limits (429), conflicts (409), 5xx and network errors, 0 to 10.",
+        description=f"Retries for rate limits (429), conflicts (409), 5xx and network errors, 0 to "
+        f"{MAX_RETRIES_LIMIT}.",
     )
     request_timeout: float = _input(
         "30s",
         alias="request-timeout",
         description="How long one HTTP attempt may take in all (connecting, headers and the whole "
-        "answer), e.g. 30, 30s, 1m; 0.1s to 5m.",
+        f"answer), e.g. 30, 30s, 1m; {_span('request_timeout')}.",
     )
     wait_for: WaitFor = _input(
         "none",
@@ -217,13 +230,13 @@ class ActionInputs(BaseModel):
     wait_timeout: float = _input(
         "15m",
         alias="wait-timeout",
-        description="How long to wait before failing, e.g. 900, 15m, 1h; 1s to 6h. The wait ends by "
-        "then, whatever a poll's retries would have waited.",
+        description=f"How long to wait before failing, e.g. 900, 15m, 1h; {_span('wait_timeout')}. The "
+        "wait ends by then, whatever a poll's retries would have waited.",
     )
     poll_interval: float = _input(
         "15s",
         alias="poll-interval",
-        description="How often to read the release while waiting, e.g. 15s, 1m; 1s to 1h.",
+        description=f"How often to read the release while waiting, e.g. 15s, 1m; {_span('poll_interval')}.",
     )
     dry_run: bool = _input(
         "false",
@@ -266,33 +279,28 @@ class ActionInputs(BaseModel):
             )
         return value
 
-    @field_validator("project", "flag", mode="before")
+    @field_validator("project", "flag", "release_pipeline", mode="before")
     @classmethod
-    def _key(cls, value: str) -> str:
+    def _key(cls, value: str, info: ValidationInfo) -> str:
         if not value:
+            if info.field_name == "release_pipeline":  # optional: empty keeps a flag as it is
+                return value
             raise _fail("is required but empty.")
         if not KEY_PATTERN.fullmatch(value):
             raise _fail(
                 f"must be a LaunchDarkly key (letters, digits, '.', '_' and '-', starting with a "
-                f"letter or digit, at most 256 characters); got {text.quote(value)}."
-            )
-        return value
-
-    @field_validator("release_pipeline", mode="before")
-    @classmethod
-    def _pipeline_key(cls, value: str) -> str:
-        if value and not KEY_PATTERN.fullmatch(value):
-            raise _fail(
-                f"must be a release pipeline key (letters, digits, '.', '_' and '-', starting with a "
-                f"letter or digit, at most 256 characters); got {text.quote(value)}."
+                f"letter or digit, at most {MAX_KEY_LENGTH} characters); got {text.quote(value)}."
             )
         return value
 
     @field_validator("release_variation", mode="before")
     @classmethod
     def _variation(cls, value: str) -> str:
-        if _CONTROL_CHARS.search(value) or len(value) > 256:
-            raise _fail("must be one line of at most 256 characters: the id of one of the flag's variations.")
+        if _CONTROL_CHARS.search(value) or len(value) > MAX_KEY_LENGTH:
+            raise _fail(
+                f"must be one line of at most {MAX_KEY_LENGTH} characters: the id of one of the flag's "
+                "variations."
+            )
         return value
 
     @model_validator(mode="after")
@@ -309,8 +317,11 @@ class ActionInputs(BaseModel):
     def _phase(cls, value: str) -> str:
         if not value:
             raise _fail("is required but empty. Give the phase's id, its name, or 'next'.")
-        if _CONTROL_CHARS.search(value) or len(value) > 512:
-            raise _fail("must be one line of at most 512 characters: a phase id, a phase name, or 'next'.")
+        if _CONTROL_CHARS.search(value) or len(value) > MAX_PHASE_LENGTH:
+            raise _fail(
+                f"must be one line of at most {MAX_PHASE_LENGTH} characters: a phase id, a phase name, "
+                "or 'next'."
+            )
         return value
 
     @field_validator("status", mode="before")
@@ -547,6 +558,5 @@ def _parse_duration(value: str, *, low: float, high: float) -> float:
         raise _fail(f"must be a duration such as 90 (seconds), 90s, 15m or 1h; got {text.quote(value)}.")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if not low <= seconds <= high:
-        span = f"{text.human_duration(low)} to {text.human_duration(high)}"
-        raise _fail(f"must be from {span}; got {text.quote(value)}.")
+        raise _fail(f"must be from {_span_of(low, high)}; got {text.quote(value)}.")
     return seconds
