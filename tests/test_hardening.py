@@ -85,6 +85,8 @@ def test_names_from_launchdarkly_cannot_start_legacy_commands(
     assert_clean(run, 0)
     assert_no_foreign_commands(run, errors=0)
     assert run.outputs["phase-name"] == hostile  # delivered intact where it is data
+    shown = hostile.replace("##[", "##\\[")  # and shown inert in the log, as the README says
+    assert any(shown in line for line in run.log_lines)
 
 
 @pytest.mark.parametrize("hostile", LEGACY)
