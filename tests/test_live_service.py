@@ -175,3 +175,26 @@ def test_starting_a_paused_phase_resumes_it(any_standin: StandIn, tmp_path: Path
     assert_ok(run)
     assert [r.json() for r in any_standin.writes] == [{"status": WIRE[any_standin.spelling]}]
     assert (run.outputs["started"], run.outputs["changed"]) == ("true", "true")
+
+
+def test_audiences_of_a_phase_not_yet_reached_can_be_given_only_by_id(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    production = live_standin.phase("demo", "new-checkout", "Production")
+    audience_id = production["_audiences"][0]["_id"]  # the service knows it, but does not list it yet
+
+    by_environment = run_entrypoint(
+        default_step(live_standin, phase="Production", audiences='[{"environmentKey": "prod-eu"}]'),
+        tmp_path / "a",
+    )
+    by_id = run_entrypoint(
+        default_step(live_standin, phase="Production", audiences=json.dumps([{"audienceId": audience_id}])),
+        tmp_path / "b",
+    )
+
+    assert by_environment.returncode == 2
+    assert "without its audiences" in by_environment.error.message
+    assert_ok(by_id)
+    assert [r.json() for r in live_standin.writes] == [
+        {"status": "active", "audiences": [{"audienceId": audience_id}]}
+    ]
