@@ -402,15 +402,17 @@ class LaunchDarklyClient:
                 exit_code=ExitCode.API_FAILURE,
             )
         error = _error_body(outcome)
+        detail = _error_detail(outcome, error)
         title, hint, exit_code = _REFUSALS.get(status, _OTHER_REFUSAL)
         raise LaunchDarklyRefusal(
             title=title,
-            message=f"{method} {path}: HTTP {status} {_error_detail(outcome, error)}".rstrip(),
+            message=f"{method} {path}: HTTP {status} {detail}".rstrip(),
             hint=hint,
             exit_code=exit_code,
             status=status,
             code=error.code if error else "",
             reason=error.message if error else "",
+            detail=detail,
         )
 
     def _wait_before_retry(self, outcome: _Attempt, kind: str, attempt: int) -> float:
@@ -474,15 +476,15 @@ def _explain_not_found(refusal: LaunchDarklyRefusal, message: str, hint: str) ->
     """A 404 in the words of the call that got it; any other refusal as it is."""
     if refusal.status != 404:
         return refusal
-    detail = refusal.message.split(": HTTP 404 ", 1)[-1]
     return LaunchDarklyRefusal(
         title=refusal.title,
-        message=f"{message} HTTP 404 {detail}".rstrip(),
+        message=f"{message} HTTP 404 {refusal.detail}".rstrip(),
         hint=hint,
         exit_code=refusal.exit_code,
         status=404,
         code=refusal.code,
         reason=refusal.reason,
+        detail=refusal.detail,
     )
 
 

@@ -50,15 +50,26 @@ class ActionError(Exception):
 
 
 class LaunchDarklyRefusal(ActionError):
-    """LaunchDarkly answered with an error status; ``code`` and ``reason`` are its own words."""
+    """LaunchDarkly answered with an error status. ``code`` and ``reason`` are its own words;
+    ``detail`` is how they are quoted (``code: message (request id ...)``)."""
 
     def __init__(
-        self, *, title: str, message: str, hint: str, exit_code: ExitCode, status: int, code: str, reason: str
+        self,
+        *,
+        title: str,
+        message: str,
+        hint: str,
+        exit_code: ExitCode,
+        status: int,
+        code: str,
+        reason: str,
+        detail: str,
     ):
         super().__init__(title=title, message=message, hint=hint, exit_code=exit_code)
         self.status = status
         self.code = code
         self.reason = reason
+        self.detail = detail
 
 
 class DeadlinePassed(Exception):
