@@ -409,3 +409,27 @@ def test_a_phase_id_of_dots_is_refused_not_sent(standin: StandIn, tmp_path: Path
     assert_clean(run, 5)
     assert "cannot be sent in a URL path" in run.error.message
     assert standin.writes == []
+
+
+def test_a_poll_whose_retries_run_out_is_an_api_failure_not_a_timeout(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+
+    def fail_the_first_poll(server: StandIn, gets: int) -> None:
+        if gets == 1:
+            server.fail_next(Fault(500, method="GET"))
+
+    standin.on_get = fail_the_first_poll
+
+    # One poll at 1s, 0.2s before the deadline: its only attempt fails, and no retry is allowed.
+    run = run_in_process(
+        inputs_for(
+            standin.url, wait_for="complete", wait_timeout="1.2s", poll_interval="1s", max_retries="0"
+        ),
+        tmp_path,
+        clock,
+    )
+
+    assert run.returncode == 5
+    assert "failed after 1 attempt: HTTP 500" in run.error.message

@@ -283,10 +283,10 @@ class LaunchDarklyClient:
             reason = self._describe(outcome)
             wait = self._wait_before_retry(outcome, kind, attempt)
             now = self._clock.monotonic()
+            if attempt == attempts or now + wait > budget_end:
+                break  # retries used up: the call failed, whatever deadline the caller had
             if until is not None and now + wait >= until:
                 raise DeadlinePassed(f"{method} {path}: {reason}")
-            if attempt == attempts or now + wait > budget_end:
-                break
             self._log.retrying(
                 f"{method} {path}: {reason}; retrying in {wait:.1f}s (attempt {attempt + 1} of {attempts})"
             )
