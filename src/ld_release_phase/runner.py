@@ -103,7 +103,7 @@ class Runner:
                 heading = f"{name}: {title}" if title else name
                 self._write(heading + ": " + message.replace("\n", "\n  "))
             elif name == "group":
-                self._write(text.one_line(message))
+                self._write(message)  # group() has already folded it onto one line
             return
         properties = {"title": title} if title else {}
         self._write(text.neutralise(str(Command(name, properties, message))))

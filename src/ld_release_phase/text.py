@@ -31,8 +31,8 @@ def register_secret(secret: str) -> None:
     """Redact ``secret`` from all text shown from now on, in every spelling it could take."""
     if len(secret) >= MIN_SECRET_LENGTH:
         forms = {secret, percent_encode(secret, safe=""), json.dumps(secret)[1:-1], _escape_markdown(secret)}
-        _secrets.extend(sorted(forms - set(_secrets), key=len, reverse=True))
-        _secrets.sort(key=len, reverse=True)
+        _secrets.extend(forms - set(_secrets))
+        _secrets.sort(key=len, reverse=True)  # longest first: a secret's part never splits it
 
 
 def redact(text: str) -> str:
