@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo standin test lint typecheck unit lock bench clean
+.PHONY: install demo standin image test lint typecheck unit lock bench clean
 
 install: $(STAMP)
 
@@ -20,6 +20,10 @@ demo: $(STAMP)
 # The LaunchDarkly stand-in, to try the command against (see the README's Development section).
 standin: $(STAMP)
 	$(BIN)/python tools/standin.py --port 8765 --token api-demo-token --new-flag brand-new-flag
+
+# The action's image, as the runner builds it from action.yml's `image: Dockerfile`.
+image:
+	docker build --quiet --tag ld-release-phase:dev . >/dev/null
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,18 +1,22 @@
-"""Benchmark: the whole action as the runner runs it, beside the floor of its stack and a bare PUT.
+"""Benchmark: the action's step as users run it (the image) and as a process, beside its floors.
 
-Three child processes, each with the same interpreter and packages (a virtual environment built
-from the runtime lock alone by ``scripts/install-runtime.sh``, what the image holds, kept in
-``.bench/``), against the LaunchDarkly stand-in (live mode) on loopback, interleaved run by run:
+Child processes against the LaunchDarkly stand-in (live mode) on loopback, interleaved run by
+run so that they share any drift of the machine:
 
-- the action: ``entrypoint.py`` with ``INPUT_*`` variables; the release is reset first, so it
-  reads the release and starts the phase (two calls);
+- the action in a venv: ``entrypoint.py`` with ``INPUT_*`` variables, with the image's Python
+  minor version and the runtime lock alone (``scripts/install-runtime.sh``, kept in ``.bench/``),
+  ``src/`` compiled; the release is reset first, so it reads the release and starts the phase;
 - the floor of the required stack: ``requests`` + ``pydantic`` + one model + the same PUT, the
   least any action built on these packages can cost;
-- a bare ``requests`` PUT.
+- a bare ``requests`` PUT;
+- when a Docker engine answers: the same step in the image (``make image``), started as the
+  runner starts it, and the same ``docker run`` with the image's Python doing nothing
+  (``--entrypoint python ... -c pass``: same environment, mounts and network), which is what
+  Docker costs whatever the action does.
 
-It prints the medians, the action's ratio to the floor and to the bare PUT, peak memory, the
-calls per run (and per idempotent re-run), import times and the installed size, then holds the
-action to its targets: exit 1 if one is missed.
+It prints the medians, the ratios, peak memory, the calls per run (and per idempotent re-run),
+import times, the installed size and the MB the image adds to its base, then holds the action to
+its targets: exit 1 if one is missed.
 
     make bench            # or: .venv/bin/python scripts/bench.py --runs 40
 """
@@ -29,10 +33,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tools")]
 
+from container import IMAGE, Step, base_image, build_image, engine_problem, image_size, runner_step  # noqa: E402
 from harness import TOKEN, action_defaults, image_python, inputs_for, runner_env  # noqa: E402
 from standin import StandIn  # noqa: E402
 
@@ -119,7 +125,136 @@ TARGETS = {
     "action_peak_rss_mib": ("<=", 40),
     "http_calls_per_run": ("==", 2),
     "http_calls_per_rerun": ("==", 1),
+    # (container step - docker doing nothing) / the same step in a venv: what the image adds.
+    "container_to_venv_ratio": ("<=", 1.15),
+    "image_added_mb": ("<=", 20.0),
 }
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+    return f"{os.cpu_count()} cores" + (f", {model}" if model else "")
+
+
+class Probes:
+    """The commands measured each round, and the stand-in they run against."""
+
+    def __init__(self, python: Path, standin: StandIn, tmp: Path):
+        self.standin = standin
+        url = standin.url
+        phase_id = standin.phase("demo", "new-checkout", "Testing")["_id"]
+        self.put_url = f"{url}/api/v2/projects/demo/flags/new-checkout/release/phases/{phase_id}"
+        self.inputs = action_defaults() | inputs_for(url, phase="Testing")
+        self.python = python
+        self.env = runner_env(self.inputs, tmp)
+        self.bare_env = {"HOME": str(tmp)}
+        self.docker = self._docker_steps(tmp)
+
+    def _docker_steps(self, tmp: Path) -> tuple[Step, Step] | None:
+        """The runner's ``docker run`` of the step, and of the image's Python doing nothing with
+        the same environment, mounts and network; None (saying why) when no engine answers."""
+        problem = engine_problem()
+        if problem is not None:
+            print(f"container figures skipped: {problem}", file=sys.stderr)
+            return None
+        image = build_image()
+        step = runner_step(self.inputs, tmp / "container", image=image, remove=True)
+        noop = runner_step(
+            self.inputs,
+            tmp / "noop",
+            image=image,
+            remove=True,
+            docker_options=["--entrypoint", "/usr/local/bin/python"],
+            args=["-c", "pass"],
+        )
+        return step, noop
+
+    def fresh(self) -> None:
+        """A release no step has touched: the next step reads it and starts the phase."""
+        self.standin.add_release("demo", "new-checkout")
+
+    def one_round(self) -> dict[str, float]:
+        action = [str(self.python), str(ROOT / "entrypoint.py")]
+        self.fresh()
+        before = len(self.standin.requests)
+        elapsed, rss = timed(action, self.env)
+        made = len(self.standin.requests) - before
+        timed(action, self.env)  # the same step again: nothing to do
+        rerun = len(self.standin.requests) - before - made
+        self.fresh()
+        bare, _ = timed([str(self.python), "-c", BARE_PUT, self.put_url, TOKEN], self.bare_env)
+        self.fresh()
+        floor, _ = timed([str(self.python), "-c", PYDANTIC_FLOOR, self.put_url, TOKEN], self.bare_env)
+        sample = {"action": elapsed, "rss": rss, "bare": bare, "floor": floor, "calls": made, "rerun": rerun}
+        if self.docker is not None:
+            step, noop = self.docker
+            self.fresh()
+            sample["container"], _ = timed(step.command, step.env)
+            sample["noop"], _ = timed(noop.command, noop.env)
+        return sample
+
+
+def measure(python: Path, runs: int) -> dict[str, list[float]]:
+    standin = StandIn(token=TOKEN, spelling="live")
+    standin.add_release("demo", "new-checkout")
+    standin.start()
+    samples: dict[str, list[float]] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            probes = Probes(python, standin, Path(tmp))
+            for index in range(runs + 3):  # three warm-up rounds, interleaved to share any drift
+                sample = probes.one_round()
+                if index >= 3:
+                    for name, value in sample.items():
+                        samples.setdefault(name, []).append(value)
+    finally:
+        standin.stop()
+    return samples
+
+
+def figures_of(samples: dict[str, list[float]], python: Path, runs: int) -> dict[str, Any]:
+    action, floor, bare = (statistics.median(samples[name]) for name in ("action", "floor", "bare"))
+    figures: dict[str, Any] = {
+        "runs": runs,
+        "action_median_ms": round(action * 1000, 1),
+        "floor_median_ms": round(floor * 1000, 1),
+        "bare_put_median_ms": round(bare * 1000, 1),
+        "action_to_floor_ratio": round(action / floor, 3),
+        "action_to_bare_ratio": round(action / bare, 2),
+        "action_peak_rss_mib": round(max(samples["rss"]), 1),
+        "http_calls_per_run": statistics.mode(samples["calls"]),
+        "http_calls_per_rerun": statistics.mode(samples["rerun"]),
+        "action_import_ms": round(median_import(python, "ld_release_phase.cli", str(ROOT / "src")) * 1000, 1),
+        "requests_import_ms": round(median_import(python, "requests", str(ROOT / "src")) * 1000, 1),
+        "runtime_installed_mb": round(installed_size_mb(python), 1),
+        "python": subprocess.run(
+            [str(python), "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip(),
+        "machine": machine(),
+    }
+    if "container" in samples:
+        container, noop = statistics.median(samples["container"]), statistics.median(samples["noop"])
+        figures |= {
+            "container_step_median_ms": round(container * 1000, 1),
+            "docker_noop_median_ms": round(noop * 1000, 1),
+            "container_to_venv_ratio": round((container - noop) / action, 3),
+            "image_added_mb": round((image_size(IMAGE) - image_size(base_image())) / 1e6, 1),
+            "base_image": base_image(),
+        }
+    return figures
+
+
+def missed_targets(figures: dict[str, Any]) -> list[str]:
+    def met(value: float, relation: str, bound: float) -> bool:
+        return value <= bound if relation == "<=" else value == bound
+
+    return [
+        name
+        for name, (relation, bound) in TARGETS.items()
+        if name in figures and not met(figures[name], relation, bound)
+    ]
 
 
 def main() -> None:
@@ -131,68 +266,16 @@ def main() -> None:
     python = runtime_python()
     # Bytecode compiled ahead, as the image's build does, so no run pays for compiling.
     subprocess.run([str(python), "-m", "compileall", "-q", str(ROOT / "src")], check=True)
-    standin = StandIn(token=TOKEN, spelling="live")
-    standin.add_release("demo", "new-checkout")
-    url = standin.start()
-    phase_id = standin.phase("demo", "new-checkout", "Testing")["_id"]
-    put_url = f"{url}/api/v2/projects/demo/flags/new-checkout/release/phases/{phase_id}"
-    inputs = action_defaults() | inputs_for(url, phase="Testing")
-    action_times, action_rss, bare_times, floor_times, calls, rerun_calls = [], [], [], [], [], []
-
-    with tempfile.TemporaryDirectory() as tmp:
-        env = runner_env(inputs, Path(tmp))
-        bare_env = {"HOME": tmp}
-        for index in range(args.runs + 3):  # three warm-up rounds, interleaved to share any drift
-            standin.add_release("demo", "new-checkout")
-            before = len(standin.requests)
-            elapsed, rss = timed([str(python), str(ROOT / "entrypoint.py")], env)
-            made = len(standin.requests) - before
-            timed([str(python), str(ROOT / "entrypoint.py")], env)  # the same step again: nothing to do
-            rerun = len(standin.requests) - before - made
-            standin.add_release("demo", "new-checkout")
-            bare_elapsed, _ = timed([str(python), "-c", BARE_PUT, put_url, TOKEN], bare_env)
-            standin.add_release("demo", "new-checkout")
-            floor_elapsed, _ = timed([str(python), "-c", PYDANTIC_FLOOR, put_url, TOKEN], bare_env)
-            if index >= 3:
-                action_times.append(elapsed)
-                action_rss.append(rss)
-                bare_times.append(bare_elapsed)
-                floor_times.append(floor_elapsed)
-                calls.append(made)
-                rerun_calls.append(rerun)
-    standin.stop()
-
-    action, floor, bare = (statistics.median(t) for t in (action_times, floor_times, bare_times))
-    figures = {
-        "runs": args.runs,
-        "action_median_ms": round(action * 1000, 1),
-        "floor_median_ms": round(floor * 1000, 1),
-        "bare_put_median_ms": round(bare * 1000, 1),
-        "action_to_floor_ratio": round(action / floor, 3),
-        "action_to_bare_ratio": round(action / bare, 2),
-        "action_peak_rss_mib": round(max(action_rss), 1),
-        "http_calls_per_run": statistics.mode(calls),
-        "http_calls_per_rerun": statistics.mode(rerun_calls),
-        "action_import_ms": round(median_import(python, "ld_release_phase.cli", str(ROOT / "src")) * 1000, 1),
-        "requests_import_ms": round(median_import(python, "requests", str(ROOT / "src")) * 1000, 1),
-        "runtime_installed_mb": round(installed_size_mb(python), 1),
-        "python": subprocess.run(
-            [str(python), "--version"], capture_output=True, text=True, check=True
-        ).stdout.strip(),
-    }
-    missed = [
-        name
-        for name, (relation, bound) in TARGETS.items()
-        if not (figures[name] <= bound if relation == "<=" else figures[name] == bound)
-    ]
+    figures = figures_of(measure(python, args.runs), python, args.runs)
+    missed = missed_targets(figures)
     if args.json:
         print(json.dumps(figures | {"missed": missed}, indent=2))
     else:
-        print(f"{'figure':<24} {'value':>14}  target")
+        print(f"{'figure':<26} {'value':>14}  target")
         for name, value in figures.items():
             relation, bound = TARGETS.get(name, ("", ""))
             verdict = ("  missed" if name in missed else "  met") if relation else ""
-            print(f"{name:<24} {value!s:>14}  {relation} {bound}{verdict}".rstrip())
+            print(f"{name:<26} {value!s:>14}  {relation} {bound}{verdict}".rstrip())
     if missed:
         raise SystemExit(f"targets missed: {', '.join(missed)}")
 

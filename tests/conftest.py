@@ -3,6 +3,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -81,3 +82,33 @@ def live_standin() -> Iterator[StandIn]:
 def any_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
     """The stand-in in each mode in turn: the default path must work against both."""
     yield from _serve(request.param)
+
+
+@pytest.fixture(scope="session")
+def private_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for localhost, as a proxy or private CA would present."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)

@@ -8,7 +8,6 @@ parsed the way the runner parses it.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -312,36 +311,6 @@ def test_server_errors_until_retries_run_out_fail_with_the_last_failure(
 
     assert_clean_failure(run, 5, "failed after 2 attempts", "HTTP 502 Bad gateway")
     assert standin.writes == []
-
-
-@pytest.fixture(scope="module")
-def private_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A self-signed certificate for localhost, as a proxy or private CA would present."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return str(cert), str(key)
 
 
 def test_https_with_a_private_ca_from_requests_ca_bundle(private_ca: tuple[str, str], tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
-"""The image, proved without a Docker engine.
+"""The image's recipe, and its contents proved without a Docker engine.
 
-The Dockerfile installs the hashed runtime lock with ``scripts/install-runtime.sh`` and copies a
-few paths. These tests do the same into a fresh virtual environment and a fresh directory (no dev
-dependencies, no repository checkout), then run the action from there against the stand-in.
+The Dockerfile's build stage installs the hashed runtime lock with ``scripts/install-runtime.sh``;
+the image gets those packages and ``/action`` (``entrypoint.py`` and ``src/``). These tests do
+the same into a fresh virtual environment and a fresh directory (no dev dependencies, no
+repository checkout), then run the action from there against the stand-in. The built image
+itself is run in ``test_container.py``.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ def locked_packages() -> dict[str, str]:
     return {name.lower(): version for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M)}
 
 
-def copied_paths() -> list[str]:
-    return [source for line in re.findall(r"^COPY (.+)$", DOCKERFILE, re.M) for source in line.split()[:-1]]
+def copied_from_context() -> list[str]:
+    """What the Dockerfile copies from the build context (not from its build stage)."""
+    lines = re.findall(r"^COPY (?!--from)(.+)$", DOCKERFILE, re.M)
+    return [source for line in lines for source in line.split()[:-1]]
+
+
+# What the image's /action holds: the build stage's /action, compiled.
+ACTION_FILES = ["entrypoint.py", "src"]
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +51,9 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         ["sh", str(ROOT / "scripts" / "install-runtime.sh"), str(python)], check=True, capture_output=True
     )
     action_dir = root / "action"
-    for source in copied_paths():
-        origin = ROOT / source
-        target = action_dir / source
-        if origin.is_dir():
-            shutil.copytree(origin, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(origin, target)
+    action_dir.mkdir()
+    shutil.copy2(ROOT / "entrypoint.py", action_dir / "entrypoint.py")
+    shutil.copytree(ROOT / "src", action_dir / "src", ignore=shutil.ignore_patterns("__pycache__"))
     return python, action_dir
 
 
@@ -106,22 +109,24 @@ def test_the_installed_runtime_fits_the_size_target(image: tuple[Path, Path]) ->
     assert size / 1e6 <= SIZE_TARGET_MB, f"runtime set is {size / 1e6:.1f} MB"
 
 
-def test_dockerfile_pins_base_and_runs_as_the_runner_needs() -> None:
-    base = re.search(r"^FROM (\S+)", DOCKERFILE, re.M)
-    assert base is not None
-    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base.group(1)), base.group(1)
+def test_dockerfile_pins_one_base_and_runs_as_the_runner_needs() -> None:
+    bases = re.findall(r"^FROM (\S+)", DOCKERFILE, re.M)
+    final_stage = DOCKERFILE.rsplit("\nFROM ", 1)[1]
+
+    assert len(set(bases)) == 1, bases  # the build stage compiles for the Python the image runs
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", bases[0]), bases[0]
     assert not re.search(r"^USER ", DOCKERFILE, re.M)
-    assert 'ENTRYPOINT ["/usr/local/bin/python", "/action/entrypoint.py"]' in DOCKERFILE
-    assert "PYTHONUNBUFFERED=1" in DOCKERFILE
-    assert "scripts/install-runtime.sh" in DOCKERFILE
-    assert "compileall" in DOCKERFILE
+    assert 'ENTRYPOINT ["/usr/local/bin/python", "/action/entrypoint.py"]' in final_stage
+    assert "PYTHONUNBUFFERED=1" in final_stage
+    assert "PIP_" not in final_stage
+    assert re.findall(r"^COPY .+$", final_stage, re.M) == ["COPY --from=build /staging/ /"]
 
 
-def test_dockerignore_lets_through_everything_the_dockerfile_copies() -> None:
+def test_dockerignore_lets_through_exactly_what_the_build_copies() -> None:
     allowed = [
         line[1:].rstrip("/")
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.startswith("!")
     ]
 
-    assert sorted(path.rstrip("/") for path in copied_paths() if path != "./") == sorted(allowed)
+    assert sorted(path.rstrip("/") for path in copied_from_context()) == sorted(allowed)

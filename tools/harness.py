@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,15 +159,14 @@ def parse_log(stdout: str) -> tuple[list[Command], list[str]]:
     return commands, plain
 
 
-def _finish(returncode: int, stdout: str, stderr: str, tmp: Path) -> ActionRun:
-    output_file, summary_file = tmp / "output.txt", tmp / "summary.md"
+def read_run(returncode: int, stdout: str, stderr: str, output_file: Path, summary_file: Path) -> ActionRun:
     commands, plain = parse_log(stdout)
     return ActionRun(
         returncode,
         stdout,
         stderr,
-        parse_output_file(output_file.read_bytes().decode("utf-8")) if output_file.exists() else {},
-        summary_file.read_text(encoding="utf-8") if summary_file.exists() else "",
+        parse_output_file(output_file.read_bytes().decode("utf-8")) if output_file.is_file() else {},
+        summary_file.read_text(encoding="utf-8") if summary_file.is_file() else "",
         commands,
         plain,
     )
@@ -212,12 +212,14 @@ def run_entrypoint(
     inputs: dict[str, str],
     tmp: Path,
     extra_env: dict[str, str] | None = None,
+    *,
     python: str = sys.executable,
     script: Path = ENTRYPOINT,
+    args: Sequence[str] = (),
 ) -> ActionRun:
     """Run ``entrypoint.py`` in a child process with nothing but the runner's environment."""
     result = subprocess.run(
-        [python, str(script)],
+        [python, str(script), *args],
         env=runner_env(inputs, tmp, extra_env),
         capture_output=True,
         text=True,
@@ -225,7 +227,7 @@ def run_entrypoint(
         check=False,
         cwd=tmp,
     )
-    return _finish(result.returncode, result.stdout, result.stderr, tmp)
+    return read_run(result.returncode, result.stdout, result.stderr, tmp / "output.txt", tmp / "summary.md")
 
 
 def run_in_process(
@@ -236,7 +238,7 @@ def run_in_process(
 
     stream = io.StringIO()
     code = main([], runner_env(inputs, tmp, extra_env), stream, clock or FakeClock())
-    return _finish(code, stream.getvalue(), "", tmp)
+    return read_run(code, stream.getvalue(), "", tmp / "output.txt", tmp / "summary.md")
 
 
 def action_defaults() -> dict[str, str]:

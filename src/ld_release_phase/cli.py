@@ -103,6 +103,7 @@ def run_step(raw: Mapping[str, str], runner: Runner, clock: Clock, *, as_command
     """Validate, carry out and report one step; every failure becomes one error and an exit code."""
     try:
         inputs = parse_inputs(raw, as_command=as_command)
+        runner.check_files()
         outcome = carry_out(inputs, make_client(inputs, runner, clock), runner, clock)
         report(outcome, inputs, runner)
     except ActionError as error:

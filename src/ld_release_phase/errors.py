@@ -20,7 +20,8 @@ class ExitCode(IntEnum):
 
 EXIT_CODE_MEANINGS = {
     ExitCode.OK: "success, including 'already there' and dry runs",
-    ExitCode.INTERNAL: "unexpected internal error: please report it with the step's log",
+    ExitCode.INTERNAL: "the runner's environment failed (e.g. $GITHUB_OUTPUT cannot be written), or an "
+    "unexpected internal error: please report that one with the step's log",
     ExitCode.BAD_INPUT: "invalid input, or an input that does not fit the release (nothing was written)",
     ExitCode.AUTH: "LaunchDarkly refused the token (401) or access (403)",
     ExitCode.NOT_FOUND: "the project, flag, release, pipeline or phase was not found",
@@ -80,4 +81,17 @@ def bad_input(input_name: str, message: str, hint: str) -> ActionError:
     """An input is invalid, or does not fit the release; nothing has been written."""
     return ActionError(
         title=f"Invalid input '{input_name}'", message=message, hint=hint, exit_code=ExitCode.BAD_INPUT
+    )
+
+
+def runner_file_unwritable(variable: str, path: str, reason: str) -> ActionError:
+    """A file the runner gave the step (``$GITHUB_OUTPUT``, ``$GITHUB_STEP_SUMMARY``) cannot be
+    written: a problem of the environment, not of the inputs or of LaunchDarkly."""
+    return ActionError(
+        title=f"Cannot write ${variable}",
+        message=f"${variable} ({path}) cannot be written: {reason}.",
+        hint="This comes from the runner's environment, not from the inputs or LaunchDarkly: the "
+        "runner creates that file before the step, and the process must be able to append to it "
+        "(the runner starts a Docker action as root, which can).",
+        exit_code=ExitCode.INTERNAL,
     )

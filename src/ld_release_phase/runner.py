@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
@@ -21,7 +22,7 @@ from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
 from . import text
-from .errors import ActionError, ExitCode
+from .errors import ActionError, ExitCode, runner_file_unwritable
 
 # GitHub keeps at most 1 MiB of a step's outputs and of its summary; stay under both.
 OUTPUTS_LIMIT = 1000 * 1024
@@ -57,6 +58,7 @@ class Runner:
         self._stream = log or (sys.stdout if self.in_github else sys.stderr)
         self._out = out or (log if log is not None else sys.stdout)
         self._summary_bytes = 0
+        self._summary_failed = False
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -99,7 +101,7 @@ class Runner:
         title = text.one_line(title, 200)
         if not self.in_github:
             # In a terminal: annotations as "error: Title: message", groups as their title line.
-            if name in ("notice", "error"):
+            if name in ("notice", "warning", "error"):
                 heading = f"{name}: {title}" if title else name
                 self._write(heading + ": " + message.replace("\n", "\n  "))
             elif name == "group":
@@ -110,6 +112,9 @@ class Runner:
 
     def notice(self, message: str, title: str = "") -> None:
         self._command("notice", message, title)
+
+    def warning(self, message: str, title: str = "") -> None:
+        self._command("warning", message, title)
 
     def error(self, message: str, title: str = "") -> None:
         self._command("error", message, title)
@@ -155,7 +160,7 @@ class Runner:
                 hint="",
                 exit_code=ExitCode.INTERNAL,
             ) from None
-        self._append(path, "".join(block + "\n" for block in blocks))
+        self._append("GITHUB_OUTPUT", path, "".join(block + "\n" for block in blocks))
 
     def _within_output_limit(self, values: dict[str, str]) -> dict[str, str]:
         """Empty the largest values until the rest fits in what GitHub keeps, saying which.
@@ -173,8 +178,10 @@ class Runner:
         return values
 
     def append_summary(self, markdown: str) -> None:
+        """Add to the step summary. A summary that cannot be written is a warning, said once:
+        the step's result does not depend on it."""
         path = self._summary_path
-        if not path:
+        if not path or self._summary_failed:
             return
         body = text.clean(markdown)
         room = SUMMARY_LIMIT - self._summary_bytes
@@ -183,9 +190,51 @@ class Runner:
             note = "\n\n*(cut: GitHub shows at most 1 MiB of a step summary)*\n\n"
             body = body.encode()[: max(0, room - len(note.encode()))].decode(errors="ignore") + note
         self._summary_bytes += len(body.encode())
-        self._append(path, body)
+        try:
+            self._append("GITHUB_STEP_SUMMARY", path, body)
+        except ActionError as problem:
+            self._summary_unwritable(problem)
+
+    def check_files(self) -> None:
+        """Before any call: the outputs file must take the step's outputs (an error if not, so
+        nothing is changed that could not be reported); a summary file that cannot take the
+        summary is a warning."""
+        if self._output_path:
+            with _open_to_append("GITHUB_OUTPUT", self._output_path):
+                pass
+        if self._summary_path:
+            try:
+                with _open_to_append("GITHUB_STEP_SUMMARY", self._summary_path):
+                    pass
+            except ActionError as problem:
+                self._summary_unwritable(problem)
+
+    def _summary_unwritable(self, problem: ActionError) -> None:
+        self._summary_failed = True
+        self.warning(f"{problem.message} {problem.hint}", title="Step summary not written")
 
     @staticmethod
-    def _append(path: str, text: str) -> None:
-        with open(path, "a", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+    def _append(variable: str, path: str, content: str) -> None:
+        with _open_to_append(variable, path) as handle:
+            try:
+                handle.write(content)
+                handle.flush()
+            except OSError as error:
+                raise runner_file_unwritable(variable, path, error.strerror or str(error)) from None
+
+
+@contextmanager
+def _open_to_append(variable: str, path: str) -> Iterator[TextIO]:
+    """One of the runner's files, which the runner creates before the step, open to append.
+
+    It must be a regular file: opened without blocking and checked before anything is written,
+    so a FIFO or a device can neither hold the step nor swallow its results.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        raise runner_file_unwritable(variable, path, error.strerror or str(error)) from None
+    with open(descriptor, "a", encoding="utf-8", newline="") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise runner_file_unwritable(variable, path, "it is not a regular file")
+        yield handle

@@ -1,0 +1,88 @@
+"""Runners whose environment fails the step: files that cannot be written, odd homes.
+
+A problem of the environment is named for what it is (the variable, the path, the reason),
+never reported as a bug of the action, and found before any call to LaunchDarkly where it would
+keep the step from reporting what it did.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness import TOKEN, ActionRun, inputs_for, run_entrypoint
+from standin import StandIn
+
+
+def assert_plain(run: ActionRun, code: int) -> None:
+    assert run.returncode == code, run.stdout + run.stderr
+    assert "Traceback" not in run.everything()
+    assert "Please report" not in run.everything()
+    assert TOKEN not in run.everything()
+
+
+def _unwritable(kind: str, tmp_path: Path) -> str:
+    tmp_path.mkdir()
+    if kind == "missing folder":
+        return str(tmp_path / "gone" / "set_output")
+    if kind == "folder":
+        return str(tmp_path)
+    if kind == "fifo":  # nobody reads it: opening it to write must not wait for a reader
+        os.mkfifo(tmp_path / "fifo")
+        return str(tmp_path / "fifo")
+    return "/dev/full"
+
+
+UNWRITABLE = ["missing folder", "folder", "fifo", "device"]
+
+
+@pytest.mark.parametrize("kind", UNWRITABLE)
+def test_outputs_that_cannot_be_written_are_one_error_naming_github_output_before_any_call(
+    live_standin: StandIn, tmp_path: Path, kind: str
+) -> None:
+    path = _unwritable(kind, tmp_path / "files")
+    run = run_entrypoint(inputs_for(live_standin.url), tmp_path, {"GITHUB_OUTPUT": path})
+
+    assert_plain(run, 1)
+    assert run.error.properties["title"] == "Cannot write $GITHUB_OUTPUT"
+    assert run.error.message.startswith(f"$GITHUB_OUTPUT ({path}) cannot be written: ")
+    assert live_standin.requests == []
+
+
+@pytest.mark.parametrize("kind", UNWRITABLE)
+def test_a_summary_that_cannot_be_written_is_one_warning_and_the_step_succeeds(
+    live_standin: StandIn, tmp_path: Path, kind: str
+) -> None:
+    path = _unwritable(kind, tmp_path / "files")
+    run = run_entrypoint(inputs_for(live_standin.url), tmp_path, {"GITHUB_STEP_SUMMARY": path})
+
+    assert_plain(run, 0)
+    warnings = run.annotations("warning")
+    assert [w.properties["title"] for w in warnings] == ["Step summary not written"]
+    assert warnings[0].message.startswith(f"$GITHUB_STEP_SUMMARY ({path}) cannot be written: ")
+    assert run.outputs["started"] == "true"
+
+
+def test_a_failing_step_with_an_unwritable_summary_keeps_its_own_error_and_exit_code(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    run = run_entrypoint(
+        inputs_for(live_standin.url, access_token="api-wrong-token"),
+        tmp_path,
+        {"GITHUB_STEP_SUMMARY": "/dev/full"},
+    )
+
+    assert_plain(run, 3)
+    assert run.error.properties["title"] == "LaunchDarkly rejected the access token"
+    assert len(run.annotations("warning")) == 1
+
+
+def test_no_home_and_no_tmpdir_are_not_needed(live_standin: StandIn, tmp_path: Path) -> None:
+    run = run_entrypoint(
+        inputs_for(live_standin.url), tmp_path, {"HOME": "/nonexistent", "TMPDIR": "/nonexistent"}
+    )
+
+    assert_plain(run, 0)
+    assert run.outputs["started"] == "true"
