@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
+from expect import assert_clean_success
+from harness import TOKEN, FakeClock, inputs_for, run_entrypoint, run_in_process
 from standin import DEMO_PIPELINE, Fault, StandIn
 
 NEW_FLAG = "brand-new-flag"
@@ -36,18 +37,12 @@ def phase_puts(standin: StandIn) -> list[dict[str, object]]:
     return [r.json() for r in standin.writes if "/phases/" in r.path]
 
 
-def assert_ok(run: ActionRun) -> None:
-    assert run.returncode == 0, run.stdout
-    assert "Traceback" not in run.everything()
-    assert TOKEN not in run.everything()
-
-
 def test_a_flag_without_a_release_is_put_on_the_pipeline_and_its_first_phase_started(
     new_flag: StandIn, tmp_path: Path
 ) -> None:
     run = run_entrypoint(attach_inputs(new_flag), tmp_path)
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert attaches(new_flag) == [{"releasePipelineKey": DEMO_PIPELINE}]
     assert phase_puts(new_flag) == [{"status": WIRE[new_flag.spelling]}]
     assert [r.method for r in new_flag.requests] == ["GET", "PUT", "PUT"]
@@ -68,8 +63,8 @@ def test_a_re_run_attaches_nothing(new_flag: StandIn, tmp_path: Path) -> None:
     first = run_entrypoint(attach_inputs(new_flag, phase="Testing"), tmp_path / "1")
     second = run_entrypoint(attach_inputs(new_flag, phase="Testing"), tmp_path / "2")
 
-    assert_ok(first)
-    assert_ok(second)
+    assert_clean_success(first)
+    assert_clean_success(second)
     assert len(attaches(new_flag)) == 1
     assert len(phase_puts(new_flag)) == 1
     assert (second.outputs["release-created"], second.outputs["changed"]) == ("false", "false")
@@ -88,7 +83,7 @@ def test_a_flag_on_another_pipeline_is_never_moved(any_standin: StandIn, tmp_pat
 def test_a_flag_already_on_the_same_pipeline_is_left_as_it_is(any_standin: StandIn, tmp_path: Path) -> None:
     run = run_entrypoint(inputs_for(any_standin.url, release_pipeline=DEMO_PIPELINE), tmp_path)
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert attaches(any_standin) == []
     assert run.outputs["release-created"] == "false"
 
@@ -96,7 +91,7 @@ def test_a_flag_already_on_the_same_pipeline_is_left_as_it_is(any_standin: Stand
 def test_the_release_variation_is_passed_through(new_flag: StandIn, tmp_path: Path) -> None:
     run = run_entrypoint(attach_inputs(new_flag, release_variation="variation-false"), tmp_path)
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert attaches(new_flag) == [
         {"releasePipelineKey": DEMO_PIPELINE, "releaseVariationId": "variation-false"}
     ]
@@ -123,7 +118,7 @@ def test_an_unknown_pipeline_is_not_found(new_flag: StandIn, tmp_path: Path) -> 
 def test_a_dry_run_shows_the_attach_and_sends_nothing(new_flag: StandIn, tmp_path: Path) -> None:
     run = run_entrypoint(attach_inputs(new_flag, dry_run="true"), tmp_path)
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert new_flag.writes == []
     log = "\n".join(run.log_lines)
     assert f"Dry run: would send PUT {new_flag.url}/api/v2/projects/demo/flags/{NEW_FLAG}/release" in log
@@ -139,7 +134,7 @@ def test_without_release_pipeline_a_flag_without_a_release_is_not_found(
     run = run_entrypoint(attach_inputs(new_flag, release_pipeline=""), tmp_path)
 
     assert run.returncode == 4
-    assert "set release-pipeline" in run.error.message
+    assert "set 'release-pipeline'" in run.error.message
     assert new_flag.writes == []
 
 
@@ -150,7 +145,7 @@ def test_an_attach_that_landed_before_the_connection_dropped_is_not_repeated(
 
     run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert len(attaches(new_flag)) == 1  # read again, found the release, did not repeat
     assert [r.method for r in new_flag.requests] == ["GET", "PUT", "GET", "PUT"]
     assert run.outputs["release-created"] == "true"
@@ -163,7 +158,7 @@ def test_an_attach_that_did_not_land_is_repeated_after_reading_again(
 
     run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert [r.method for r in new_flag.requests] == ["GET", "PUT", "GET", "PUT", "PUT"]
     assert len(attaches(new_flag)) == 2
     assert run.outputs["release-created"] == "true"

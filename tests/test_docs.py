@@ -209,7 +209,7 @@ def test_readme_action_yml_and_help_say_the_same_about_statuses() -> None:
 def test_the_readme_exit_code_table_is_the_exit_code_enum() -> None:
     readme = (ROOT / "README.md").read_text()
     table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
-    codes = [int(code) for code in re.findall(r"^\| (\d) \|", table, re.M)]
+    codes = [int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)]
 
     assert codes == [int(code) for code in EXIT_CODE_MEANINGS]
 

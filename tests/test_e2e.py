@@ -12,25 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import TOKEN, ActionRun, inputs_for, run_entrypoint
+from expect import assert_clean_failure, assert_clean_success
+from harness import TOKEN, inputs_for, run_entrypoint
 from standin import Fault, StandIn
-
-
-def assert_clean_success(run: ActionRun) -> None:
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.annotations("error") == []
-    assert "Traceback" not in run.everything()
-    assert TOKEN not in run.everything()
-
-
-def assert_clean_failure(run: ActionRun, code: int, *needles: str) -> None:
-    assert run.returncode == code, run.stdout + run.stderr
-    error = run.error  # exactly one ::error annotation
-    for needle in needles:
-        assert needle in error.message or needle in error.properties.get("title", ""), error
-    assert "Traceback" not in run.everything()
-    assert TOKEN not in run.everything()
-    assert run.outputs == {}
 
 
 def test_starts_a_phase_by_name_and_writes_every_output(standin: StandIn, tmp_path: Path) -> None:
@@ -282,7 +266,7 @@ def test_wrong_token_is_refused_by_launchdarkly_with_exit_3(standin: StandIn, tm
 def test_flag_without_a_release_is_not_found(standin: StandIn, tmp_path: Path) -> None:
     run = run_entrypoint(inputs_for(standin.url, flag="no-release"), tmp_path)
 
-    assert_clean_failure(run, 4, "No release found for flag 'no-release'", "set release-pipeline")
+    assert_clean_failure(run, 4, "No release found for flag 'no-release'", "set 'release-pipeline'")
 
 
 def test_rate_limit_and_server_errors_are_retried_then_succeed(standin: StandIn, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from ld_release_phase.inputs import parse_inputs
 
+from expect import assert_clean
 from harness import TOKEN, FakeClock, inputs_for, run_entrypoint, run_in_process
 from standin import Fault, StandIn
 
@@ -301,3 +302,77 @@ def test_dry_run_does_not_wait(standin: StandIn, tmp_path: Path) -> None:
     assert run.returncode == 0
     assert clock.sleeps == []
     assert "Dry run: not waiting for the phase to be complete." in run.log_lines
+
+
+def _paused(standin: StandIn, name: str = "Testing") -> None:
+    standin.set_phase("demo", "new-checkout", name, "Started")
+    standin.set_phase("demo", "new-checkout", name, "Paused")
+    assert standin.phase("demo", "new-checkout", name)["started"] is True  # it did start once
+
+
+def test_a_paused_phase_reads_as_not_started(any_standin: StandIn, tmp_path: Path) -> None:
+    _paused(any_standin)
+
+    run = run_entrypoint(inputs_for(any_standin.url, dry_run="true"), tmp_path)
+
+    assert_clean(run, 0)
+    assert (run.outputs["started"], run.outputs["complete"]) == ("false", "false")
+    assert run.outputs["status"] in ("paused", "Paused")
+    assert "Pipeline 'Standard release pipeline': [⏸ Testing]" in "\n".join(run.log_lines)
+
+
+def test_waiting_for_started_on_a_phase_that_stays_paused_fails_with_exit_6(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    _paused(standin)
+    still_paused = json.dumps(standin.served(standin.releases[("demo", "new-checkout")])).encode()
+    standin.fail_next(Fault(200, still_paused, method="PUT"))  # LaunchDarkly answers, but keeps it paused
+
+    run = run_entrypoint(inputs_for(standin.url, wait_for="started"), tmp_path)
+
+    assert_clean(run, 6)
+    assert run.error.properties["title"] == "Phase paused"
+    assert len(standin.writes) == 1
+    assert run.outputs == {}
+
+
+def test_a_rate_limited_poll_cannot_carry_a_wait_past_its_timeout(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+
+    def rate_limit_the_first_poll(server: StandIn, gets: int) -> None:
+        if gets == 1:
+            server.fail_next(Fault(429, headers={"Retry-After": "20"}, method="GET"))
+
+    standin.on_get = rate_limit_the_first_poll
+
+    run = run_in_process(
+        inputs_for(standin.url, wait_for="complete", wait_timeout="3s", poll_interval="1s"), tmp_path, clock
+    )
+
+    assert run.returncode == 6
+    assert run.error.properties["title"] == "Timed out waiting for the phase"
+    assert sum(clock.sleeps) <= 3.0
+
+
+def test_a_poll_whose_retries_run_out_is_an_api_failure_not_a_timeout(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+
+    def fail_the_first_poll(server: StandIn, gets: int) -> None:
+        if gets == 1:
+            server.fail_next(Fault(500, method="GET"))
+
+    standin.on_get = fail_the_first_poll
+
+    # One poll at 1s, 0.2s before the deadline: its only attempt fails, and no retry is allowed.
+    run = run_in_process(
+        inputs_for(
+            standin.url, wait_for="complete", wait_timeout="1.2s", poll_interval="1s", max_retries="0"
+        ),
+        tmp_path,
+        clock,
+    )
+
+    assert run.returncode == 5
+    assert "failed after 1 attempt: HTTP 500" in run.error.message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ld_release_phase.errors import ActionError
+from ld_release_phase.errors import ActionError, show_refs
 from ld_release_phase.inputs import (
     WaitFor,
     parse_inputs,
@@ -18,9 +18,16 @@ BASE = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "phase
 
 
 def error_for(**overrides: str) -> ActionError:
+    """The failure for these inputs, in the words a workflow's log shows."""
     with pytest.raises(ActionError) as caught:
         parse_inputs(BASE | {k.replace("_", "-"): v for k, v in overrides.items()})
-    return caught.value
+    error = caught.value
+    return ActionError(
+        title=show_refs(error.title, as_command=False),
+        message=show_refs(error.message, as_command=False),
+        hint=show_refs(error.hint, as_command=False),
+        exit_code=error.exit_code,
+    )
 
 
 def test_defaults() -> None:

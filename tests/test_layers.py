@@ -11,11 +11,12 @@ PACKAGE = ROOT / "src" / "ld_release_phase"
 # Bottom to top. A module may import from any earlier layer, never from its own or a later one.
 LAYERS = [
     {"__init__"},
-    {"errors", "text", "clock"},
-    {"models"},
-    {"inputs"},
-    {"release", "client"},
-    {"waiting", "runner"},
+    {"text", "clock"},
+    {"errors"},
+    {"models", "transport"},
+    {"parsing", "retry"},
+    {"inputs", "client"},
+    {"release", "waiting", "runner"},
     {"report"},
     {"action"},
     {"cli"},

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness import TOKEN, ActionRun, action_defaults, inputs_for, run_entrypoint
+from expect import assert_clean_success
+from harness import TOKEN, action_defaults, inputs_for, run_entrypoint
 from standin import ONLY_ACTIVE, Fault, StandIn
 
 WIRE = {"live": "active", "spec": "Started"}
@@ -23,12 +24,6 @@ REFUSED = {"code": "invalid_request", "message": ONLY_ACTIVE, "id": "req-1"}
 def default_step(standin: StandIn, **overrides: str) -> dict[str, str]:
     """A README step (token, project, flag, phase) with ``action.yml``'s defaults filled in."""
     return action_defaults() | inputs_for(standin.url, **overrides)
-
-
-def assert_ok(run: ActionRun) -> None:
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.annotations("error") == []
-    assert "Traceback" not in run.everything()
 
 
 def test_the_live_stand_in_refuses_every_status_but_active_word_for_word(live_standin: StandIn) -> None:
@@ -58,7 +53,7 @@ def test_a_new_live_release_reads_as_recorded(live_standin: StandIn) -> None:
 def test_the_default_step_starts_a_phase_on_the_live_service(live_standin: StandIn, tmp_path: Path) -> None:
     run = run_entrypoint(default_step(live_standin, phase="Testing"), tmp_path)
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert [(r.method, r.json()) for r in live_standin.writes] == [("PUT", {"status": "active"})]
     assert (run.outputs["status"], run.outputs["started"], run.outputs["complete"]) == (
         "active",
@@ -77,8 +72,8 @@ def test_a_re_run_of_the_default_step_writes_nothing(any_standin: StandIn, tmp_p
     first = run_entrypoint(default_step(any_standin), tmp_path / "first")
     second = run_entrypoint(default_step(any_standin), tmp_path / "second")
 
-    assert_ok(first)
-    assert_ok(second)
+    assert_clean_success(first)
+    assert_clean_success(second)
     assert len(any_standin.writes) == 1
     assert (second.outputs["changed"], second.outputs["started"]) == ("false", "true")
     assert second.outputs["status"] == WIRE[any_standin.spelling]
@@ -90,7 +85,7 @@ def test_every_spelling_of_start_goes_out_in_the_release_s_dialect(
 ) -> None:
     run = run_entrypoint(default_step(any_standin, phase="QA", status=spelling), tmp_path)
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert [r.json() for r in any_standin.writes] == [{"status": WIRE[any_standin.spelling]}]
     assert run.outputs["started"] == "true"
 
@@ -101,8 +96,8 @@ def test_next_starts_the_following_phase_and_completes_the_one_before(
     first = run_entrypoint(default_step(any_standin, phase="next"), tmp_path / "1")
     second = run_entrypoint(default_step(any_standin, phase="next"), tmp_path / "2")
 
-    assert_ok(first)
-    assert_ok(second)
+    assert_clean_success(first)
+    assert_clean_success(second)
     assert (first.outputs["phase-name"], second.outputs["phase-name"]) == ("Testing", "QA")
     release = json.loads(second.outputs["release"])
     testing, qa, _ = release["phases"]
@@ -134,7 +129,7 @@ def test_when_launchdarkly_refuses_the_spec_spelling_the_live_one_is_sent_once(
 
     run = run_entrypoint(default_step(standin), tmp_path)
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert [r.json() for r in standin.writes] == [{"status": "Started"}, {"status": "active"}]
     assert (
         f"LaunchDarkly refused status 'Started' ({ONLY_ACTIVE}); sending 'active' instead." in run.log_lines
@@ -172,7 +167,7 @@ def test_starting_a_paused_phase_resumes_it(any_standin: StandIn, tmp_path: Path
 
     run = run_entrypoint(default_step(any_standin), tmp_path)
 
-    assert_ok(run)
+    assert_clean_success(run)
     assert [r.json() for r in any_standin.writes] == [{"status": WIRE[any_standin.spelling]}]
     assert (run.outputs["started"], run.outputs["changed"]) == ("true", "true")
 
@@ -194,7 +189,7 @@ def test_audiences_of_a_phase_not_yet_reached_can_be_given_only_by_id(
 
     assert by_environment.returncode == 2
     assert "without its audiences" in by_environment.error.message
-    assert_ok(by_id)
+    assert_clean_success(by_id)
     assert [r.json() for r in live_standin.writes] == [
         {"status": "active", "audiences": [{"audienceId": audience_id}]}
     ]

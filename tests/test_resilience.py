@@ -11,20 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_in_process
+from expect import assert_clean, assert_clean_failure
+from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
 from standin import Fault, StandIn
 
 
 def retry_lines(run: ActionRun) -> list[str]:
     return [line for line in run.log_lines if line.startswith("Retrying:")]
-
-
-def assert_failed_cleanly(run: ActionRun, code: int) -> None:
-    assert run.returncode == code, run.stdout
-    assert len(run.annotations("error")) == 1
-    assert run.outputs == {}
-    assert "Traceback" not in run.everything()
-    assert TOKEN not in run.everything()
 
 
 def test_retry_after_seconds_is_honoured(standin: StandIn, tmp_path: Path) -> None:
@@ -52,26 +45,22 @@ def test_retry_after_as_an_http_date_is_honoured(standin: StandIn, tmp_path: Pat
     assert 20.0 <= clock.sleeps[0] <= 21.0  # the date is 20 s after the fake clock's "now"
 
 
-def test_ratelimit_reset_epoch_millis_is_honoured(standin: StandIn, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("reset_in", "low", "high"),
+    [(12, 12.0, 13.5), (-3600, 0.0, 0.25)],  # in the past: clock skew, the "reset" already passed
+    ids=["in 12 s", "an hour ago"],
+)
+def test_ratelimit_reset_epoch_millis_is_waited_for(
+    standin: StandIn, tmp_path: Path, reset_in: int, low: float, high: float
+) -> None:
     clock = FakeClock()
-    reset_ms = int((clock.time() + 12) * 1000)
+    reset_ms = int((clock.time() + reset_in) * 1000)
     standin.fail_next(Fault(429, headers={"X-Ratelimit-Reset": str(reset_ms)}, method="PUT"))
 
     run = run_in_process(inputs_for(standin.url), tmp_path, clock)
 
     assert run.returncode == 0
-    assert 12.0 <= clock.sleeps[0] <= 13.5
-
-
-def test_ratelimit_reset_in_the_past_waits_only_briefly(standin: StandIn, tmp_path: Path) -> None:
-    clock = FakeClock()
-    reset_ms = int((clock.time() - 3600) * 1000)  # clock skew: LaunchDarkly's "reset" already passed
-    standin.fail_next(Fault(429, headers={"X-Ratelimit-Reset": str(reset_ms)}, method="PUT"))
-
-    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
-
-    assert run.returncode == 0
-    assert 0.0 <= clock.sleeps[0] <= 0.25
+    assert low <= clock.sleeps[0] <= high
 
 
 def test_rate_limit_without_headers_waits_about_ten_seconds(standin: StandIn, tmp_path: Path) -> None:
@@ -140,7 +129,7 @@ def test_when_retries_run_out_one_error_names_the_last_failure(standin: StandIn,
 
     run = run_in_process(inputs_for(standin.url, max_retries="1"), tmp_path, FakeClock())
 
-    assert_failed_cleanly(run, 5)
+    assert_clean_failure(run, 5)
     assert "failed after 2 attempts: HTTP 429 rate_limited: slow down" in run.error.message
     assert "rate limiting" in run.error.message  # the hint
     assert len(standin.writes) == 2
@@ -151,7 +140,7 @@ def test_max_retries_zero_makes_a_single_attempt(standin: StandIn, tmp_path: Pat
 
     run = run_in_process(inputs_for(standin.url, max_retries="0"), tmp_path, FakeClock())
 
-    assert_failed_cleanly(run, 5)
+    assert_clean_failure(run, 5)
     assert "failed after 1 attempt:" in run.error.message
     assert len(standin.requests) == 1
 
@@ -173,7 +162,7 @@ def test_a_wait_longer_than_the_retry_budget_fails_at_once(standin: StandIn, tmp
 
     run = run_in_process(inputs_for(standin.url), tmp_path, clock)
 
-    assert_failed_cleanly(run, 5)
+    assert_clean_failure(run, 5)
     assert clock.sleeps == []
     assert "failed after 1 attempt" in run.error.message
 
@@ -195,7 +184,7 @@ def test_malformed_answers_are_api_failures_not_tracebacks(
 
     run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
 
-    assert_failed_cleanly(run, 5)
+    assert_clean_failure(run, 5)
     assert says in run.error.message
     assert standin.writes == []
 
@@ -205,7 +194,7 @@ def test_update_answer_without_the_phase_is_an_api_failure(standin: StandIn, tmp
 
     run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
 
-    assert_failed_cleanly(run, 5)
+    assert_clean_failure(run, 5)
     assert "does not include phase 'Testing'" in run.error.message
 
 
@@ -221,7 +210,7 @@ def test_redirects_are_not_followed_so_the_token_stays_home(standin: StandIn, tm
     finally:
         elsewhere.stop()
 
-    assert_failed_cleanly(run, 5)
+    assert_clean_failure(run, 5)
     assert "HTTP 307" in run.error.message and "not followed" in run.error.message
     assert elsewhere.requests == []
 
@@ -231,7 +220,7 @@ def test_oversized_answers_are_refused(standin: StandIn, tmp_path: Path) -> None
 
     run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
 
-    assert_failed_cleanly(run, 5)
+    assert_clean_failure(run, 5)
     assert "larger than 8 MiB" in run.error.message
 
 
@@ -239,7 +228,57 @@ def test_unreachable_host_is_retried_then_fails_with_a_network_hint(tmp_path: Pa
     clock = FakeClock()
     run = run_in_process(inputs_for("http://127.0.0.1:9", max_retries="2"), tmp_path, clock)
 
-    assert_failed_cleanly(run, 5)
+    assert_clean_failure(run, 5)
     assert "failed after 3 attempts: connection failed" in run.error.message
     assert "network" in run.error.message
     assert len(clock.sleeps) == 2
+
+
+@pytest.mark.parametrize("body_only", [False, True], ids=["slow headers", "slow body"])
+def test_a_server_that_trickles_its_answer_cannot_hold_the_step(
+    standin: StandIn, tmp_path: Path, body_only: bool
+) -> None:
+    release = json.dumps(standin.served(standin.releases[("demo", "new-checkout")])).encode()
+    # At 20 bytes a second the answer would take minutes; each attempt may take one second.
+    standin.fail_next(*[Fault(200, release, trickle=0.05, trickle_body=body_only, method="GET")] * 2)
+
+    run = run_entrypoint(inputs_for(standin.url, request_timeout="1s", max_retries="1"), tmp_path)
+
+    assert_clean(run, 5)
+    assert "failed after 2 attempts: no complete answer within 1s" in run.error.message
+    assert standin.writes == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Ratelimit-Reset": "9" * 400},
+        {"Retry-After": "1e400"},
+        {"Retry-After": "NaN"},
+        {"Retry-After": "-5", "X-Ratelimit-Reset": "-5"},
+        {"Retry-After": "Tue, 14 Nov 99999 22:13:40 GMT"},
+    ],
+)
+def test_an_absurd_rate_limit_header_is_a_clean_failure(
+    standin: StandIn, tmp_path: Path, headers: dict[str, str]
+) -> None:
+    standin.fail_next(Fault(429, headers=headers, method="GET"))
+
+    run = run_entrypoint(inputs_for(standin.url, max_retries="0"), tmp_path)
+
+    assert_clean(run, 5)
+    assert "HTTP 429" in run.error.message
+
+
+def test_a_lone_surrogate_from_launchdarkly_is_shown_not_crashed_on(standin: StandIn, tmp_path: Path) -> None:
+    standin.phase("demo", "new-checkout", "Testing")["_name"] = "Testing \ud800"
+    standin.releases[("demo", "new-checkout")]["name"] = "Pipeline \udfff"
+
+    ok = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path / "a")
+    standin.fail_next(Fault(400, b'{"code": "x\\ud800", "message": "bad \\udc00"}', method="PUT"))
+    failed = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path / "b")
+
+    assert_clean(ok, 0)
+    assert ok.outputs["phase-name"] == "Testing \ufffd"
+    assert_clean(failed, 5)
+    assert "bad \ufffd" in failed.error.message

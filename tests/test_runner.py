@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 from ld_release_phase.runner import Runner
-from ld_release_phase.text import one_line
+from ld_release_phase.text import Redactor
 
 from harness import parse_log, parse_output_file
 
 
 def test_one_line_folds_anything_that_could_start_a_command() -> None:
-    assert one_line("a\nb\r\nc\x00d\te") == "a\\nb\\r\\nc\\x00d\\te"
+    assert Redactor().one_line("a\nb\r\nc\x00d\te") == "a\\nb\\r\\nc\\x00d\\te"
 
 
 def test_a_plain_line_that_would_start_a_command_is_fenced() -> None:

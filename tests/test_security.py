@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from unittest import mock
 
@@ -15,8 +16,10 @@ from ld_release_phase import action as action_module
 from ld_release_phase.client import encode_segment
 from ld_release_phase.errors import ActionError
 from ld_release_phase.runner import Runner
+from ld_release_phase.text import Redactor
 
-from harness import ROOT, TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
+from expect import assert_clean, assert_only_own_commands
+from harness import ROOT, TOKEN, FakeClock, inputs_for, run_entrypoint, run_in_process
 from standin import Fault, StandIn
 
 OUTPUT_NAMES = set(yaml.safe_load((ROOT / "action.yml").read_text())["outputs"])
@@ -31,14 +34,6 @@ HOSTILE_TEXTS = [
     "::stop-commands::abc\n::warning::inside\n::abc::",
     "%0A::warning::percent-escaped",
 ]
-
-
-def assert_only_own_commands(run: ActionRun) -> None:
-    """The only workflow commands are this action's own, and the only mask is the token."""
-    allowed = {"add-mask", "notice", "error", "group", "endgroup", "debug"}
-    assert {command.name for command in run.commands} <= allowed, run.commands
-    assert [c.message for c in run.commands if c.name == "add-mask"] == [TOKEN]
-    assert len(run.annotations("notice")) + len(run.annotations("error")) == 1
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_TEXTS)
@@ -201,13 +196,13 @@ def test_phase_ids_from_launchdarkly_are_percent_encoded_in_the_path(
     ],
 )
 def test_path_segments_cannot_change_the_url(segment: str, encoded: str) -> None:
-    assert encode_segment(segment) == encoded
+    assert encode_segment(segment, Redactor()) == encoded
 
 
 @pytest.mark.parametrize("segment", [".", "..", "...", ""])
 def test_a_segment_of_dots_is_refused_since_it_cannot_be_sent_as_it_is(segment: str) -> None:
     with pytest.raises(ActionError, match="cannot be sent in a URL path"):
-        encode_segment(segment)
+        encode_segment(segment, Redactor())
 
 
 def test_an_output_value_holding_the_heredoc_delimiter_is_refused(tmp_path: Path) -> None:
@@ -268,3 +263,131 @@ def test_outside_github_no_mask_command_prints_the_token(tmp_path: Path) -> None
 
     assert TOKEN not in log.getvalue()
     assert log.getvalue() == "error: Oops: bad ***\n"
+
+
+LEGACY = [
+    "##[set-output name=started;]true",
+    "##[error]forged annotation",
+    "##[stop-commands]swallow",
+    "ok ##[warning]in the middle",
+]
+
+
+@pytest.mark.parametrize("hostile", LEGACY)
+def test_names_from_launchdarkly_cannot_start_legacy_commands(
+    standin: StandIn, tmp_path: Path, hostile: str
+) -> None:
+    standin.releases[("demo", "new-checkout")]["name"] = hostile
+    standin.phase("demo", "new-checkout", "Testing")["_name"] = hostile
+
+    run = run_entrypoint(inputs_for(standin.url, phase=hostile, wait_for="started"), tmp_path)
+
+    assert_clean(run, 0)
+    assert run.outputs["phase-name"] == hostile  # delivered intact where it is data
+    shown = hostile.replace("##[", "##\\[")  # and shown inert in the log, as the README says
+    assert any(shown in line for line in run.log_lines)
+
+
+@pytest.mark.parametrize("hostile", LEGACY)
+def test_error_text_and_headers_cannot_start_legacy_commands(
+    standin: StandIn, tmp_path: Path, hostile: str
+) -> None:
+    body = json.dumps({"code": hostile, "message": hostile, "id": hostile}).encode()
+    standin.fail_next(
+        Fault(503, body, {"X-Ratelimit-Route-Remaining": hostile}, method="PUT"),
+        Fault(400, body, method="PUT"),
+    )
+
+    run = run_entrypoint(inputs_for(standin.url, max_retries="1", phase=f"Testing{hostile}"), tmp_path)
+
+    assert_clean(run, 4)  # the phase input names no phase
+    standin.faults.clear()
+    retried = run_in_process(inputs_for(standin.url, max_retries="1"), tmp_path / "b", FakeClock())
+    assert_clean(retried, 0)
+
+
+def test_the_legacy_stop_command_cannot_swallow_the_final_error(standin: StandIn, tmp_path: Path) -> None:
+    standin.releases[("demo", "new-checkout")]["name"] = "##[stop-commands]swallow"
+    standin.releases[("demo", "new-checkout")]["_canceledAt"] = 1
+
+    run = run_entrypoint(inputs_for(standin.url), tmp_path)
+
+    assert_clean(run, 6)
+    assert run.error.properties["title"] == "Release canceled"
+
+
+def _token_fragments(token: str, shortest: int = 8) -> list[str]:
+    return [token[:n] for n in range(shortest, len(token) + 1)] + [
+        token[-n:] for n in range(shortest, len(token))
+    ]
+
+
+@pytest.mark.parametrize("lead", [150, 180, 195, 199])
+def test_a_token_at_the_cut_of_a_quoted_answer_leaks_no_prefix(
+    standin: StandIn, tmp_path: Path, lead: int
+) -> None:
+    standin.fail_next(Fault(502, b"x" * lead + TOKEN.encode() + b" and more", method="GET"))
+
+    run = run_entrypoint(inputs_for(standin.url, max_retries="0"), tmp_path, {"RUNNER_DEBUG": "1"})
+
+    assert_clean(run, 5)
+    shown = run.everything()
+    assert not [fragment for fragment in _token_fragments(TOKEN) if fragment in shown]
+
+
+def test_a_token_with_markdown_characters_is_not_written_escaped_to_the_summary(tmp_path: Path) -> None:
+    token = "api-abc_def*ghi|jkl[mno]"
+    standin = StandIn(token=token)
+    standin.add_release("demo", "new-checkout")
+    standin.phase("demo", "new-checkout", "Testing")["_name"] = f"Testing {token}"
+    standin.start()
+    try:
+        run = run_entrypoint(inputs_for(standin.url, access_token=token, phase="next"), tmp_path)
+    finally:
+        standin.stop()
+
+    assert run.returncode == 0, run.stdout
+    escaped = re.sub(r"([\\`*_\[\]|~#])", r"\\\1", token)
+    for shown in (token, escaped, token.replace("|", "\\|")):
+        assert shown not in run.everything()
+    assert "Testing \\*\\*\\*" in run.summary
+
+
+def test_a_netrc_entry_cannot_replace_the_token(standin: StandIn, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(parents=True)
+    (home / ".netrc").write_text("machine 127.0.0.1 login someone password hunter22\n")
+    (home / ".netrc").chmod(0o600)
+
+    run = run_entrypoint(inputs_for(standin.url), tmp_path)
+
+    assert_clean(run, 0)
+    assert {r.headers["authorization"] for r in standin.requests} == {TOKEN}
+
+
+def test_a_proxy_never_sees_the_token_of_a_plain_http_call(standin: StandIn, tmp_path: Path) -> None:
+    proxy = StandIn(token="not-the-token")
+    proxy.start()
+    try:
+        run = run_entrypoint(
+            inputs_for(standin.url),
+            tmp_path,
+            {"HTTP_PROXY": proxy.url, "http_proxy": proxy.url, "ALL_PROXY": proxy.url},
+        )
+    finally:
+        proxy.stop()
+
+    assert_clean(run, 0)
+    assert proxy.requests == []
+    assert [r.method for r in standin.requests] == ["GET", "PUT"]
+
+
+@pytest.mark.parametrize("dots", ["..", "."])
+def test_a_phase_id_of_dots_is_refused_not_sent(standin: StandIn, tmp_path: Path, dots: str) -> None:
+    standin.phase("demo", "new-checkout", "QA")["_id"] = dots
+
+    run = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path)
+
+    assert_clean(run, 5)
+    assert "cannot be sent in a URL path" in run.error.message
+    assert standin.writes == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ld_release_phase.errors import ActionError
+from ld_release_phase.errors import ActionError, show_refs
 from ld_release_phase.inputs import parse_inputs
 from ld_release_phase.models import Dialect, PhaseState, Release, ReleasePhase, parse_release
 from ld_release_phase.release import already_in, request_body
@@ -117,7 +117,7 @@ def test_statuses_launchdarkly_refuses_are_refused_before_any_call(spelling: str
     with pytest.raises(ActionError) as caught:
         parse_inputs(BASE | {"status": spelling})
 
-    message = caught.value.message
+    message = show_refs(caught.value.message, as_command=False)
     assert message.startswith("'status' ")
     assert "only lets a phase be started by hand (status: active)" in message
     assert (

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from ld_release_phase import client as client_module
 from ld_release_phase.errors import ActionError, DeadlinePassed, ExitCode
 from ld_release_phase.inputs import WaitFor
 from ld_release_phase.models import Release, parse_release
@@ -92,7 +91,7 @@ def test_a_wait_polls_each_interval_and_ends_when_the_goal_is_reached() -> None:
         log=lines.append,
     )
 
-    assert (result.polls, result.waited, clock.sleeps) == (2, 20.0, [10, 10])
+    assert (result.polls, result.seconds, clock.sleeps) == (2, 20.0, [10, 10])
     assert lines[-1] == "Phase 'A': active → completed after 20s."
 
 
@@ -119,42 +118,3 @@ def test_a_wait_hands_its_deadline_to_every_poll_and_ends_by_it() -> None:
     assert deadlines == [30.0]
     assert caught.value.exit_code is ExitCode.NOT_REACHED
     assert clock.now <= 30.0
-
-
-# -- the client's retry decisions ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [
-        (None, "uncertain"),
-        (409, "back off"),
-        (429, "rate-limited"),
-        (500, "uncertain"),
-        (503, "uncertain"),
-        (599, "uncertain"),
-        (200, None),
-        (400, None),
-        (401, None),
-        (404, None),
-        (302, None),
-    ],
-)
-def test_which_answers_are_retried_and_how(status: int | None, kind: str | None) -> None:
-    assert client_module._RETRY_KINDS.get(status) == kind
-
-
-@pytest.mark.parametrize(
-    ("headers", "seconds"),
-    [
-        ({"Retry-After": "7"}, 7.0),
-        ({"Retry-After": "-3"}, 0.0),
-        ({"Retry-After": "NaN"}, None),
-        ({"X-Ratelimit-Reset": "1700000010000"}, 10.0),
-        ({"X-Ratelimit-Reset": "1699999990000"}, 0.0),
-        ({"X-Ratelimit-Reset": "9" * 40}, None),
-        ({}, None),
-    ],
-)
-def test_how_long_launchdarkly_asked_to_wait(headers: dict[str, str], seconds: float | None) -> None:
-    assert client_module._rate_limit_wait(headers, now=1_700_000_000.0) == seconds

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .client import ONLY_ACTIVE_REFUSAL, LaunchDarklyClient, RetryPolicy
+from . import errors
+from .client import ONLY_ACTIVE_REFUSAL, LaunchDarklyClient
 from .clock import Clock
-from .errors import ActionError, ExitCode, LaunchDarklyRefusal, bad_input
+from .errors import LaunchDarklyRefusal
 from .inputs import ActionInputs, WaitFor
 from .models import Dialect, Release, ReleasePhase
 from .release import already_in, request_body, resolve_phase
@@ -23,6 +24,7 @@ from .report import (
     summary,
     wait_note,
 )
+from .retry import RetryPolicy
 from .runner import Runner
 from .waiting import WaitResult, wait_for_phase
 
@@ -36,7 +38,7 @@ class Outcome(NamedTuple):
     changed: bool
     dry_run: bool = False
     created: bool = False  # this step put the flag on its release pipeline
-    waited: WaitResult | None = None
+    wait: WaitResult | None = None
 
     @property
     def phase(self) -> ReleasePhase:
@@ -51,6 +53,7 @@ def make_client(inputs: ActionInputs, runner: Runner, clock: Clock | None = None
         access_token=inputs.access_token.get_secret_value(),
         policy=RetryPolicy(max_retries=inputs.max_retries, timeout=inputs.request_timeout),
         log=ClientTrafficLog(runner),
+        redactor=runner.redactor,
         clock=clock,
     )
 
@@ -80,8 +83,8 @@ def carry_out(
     if already_in(phase, inputs.status):
         outcome = Outcome(release, phase.id, before, changed=False, created=created)
     elif inputs.dry_run:
-        url = client.url(client.phase_path(inputs.project, inputs.flag, phase.id))
-        show_planned_request(runner, url, client.shown_headers(with_body=True), body)
+        path = client.phase_path(inputs.project, inputs.flag, phase.id)
+        show_planned_request(runner, client.planned_request("PUT", path, body))
         outcome = Outcome(release, phase.id, before, changed=False, dry_run=True)
     else:
         updated = _start(inputs, client, runner, phase, body=body, dialect=dialect)
@@ -104,7 +107,7 @@ def carry_out(
         clock=clock,
         log=runner.info,
     )
-    return outcome._replace(release=waited.release, waited=waited)
+    return outcome._replace(release=waited.release, wait=waited)
 
 
 def report(outcome: Outcome | None, inputs: ActionInputs, runner: Runner) -> None:
@@ -115,18 +118,25 @@ def report(outcome: Outcome | None, inputs: ActionInputs, runner: Runner) -> Non
             "nothing was changed."
         )
         runner.set_outputs(planned_attach_outputs())
-        runner.append_summary(headline_summary(headline, inputs.project, inputs.flag))
+        runner.append_summary(headline_summary(runner.redactor, headline, inputs.project, inputs.flag))
     else:
         parts = [attach_sentence(outcome.release.release_pipeline_key)] if outcome.created else []
         parts.append(_change(outcome))
-        if outcome.waited is not None:
-            parts.append(wait_note(inputs.wait_for.value, outcome.waited.waited, outcome.waited.polls))
+        if outcome.wait is not None:
+            parts.append(wait_note(inputs.wait_for.value, outcome.wait.seconds, outcome.wait.polls))
         headline = " ".join(parts)
         runner.set_outputs(
             outputs(outcome.release, outcome.phase, changed=outcome.changed, created=outcome.created)
         )
         runner.append_summary(
-            summary(outcome.release, outcome.phase_id, headline, inputs.project, inputs.flag)
+            summary(
+                runner.redactor,
+                outcome.release,
+                target_id=outcome.phase_id,
+                headline=headline,
+                project=inputs.project,
+                flag=inputs.flag,
+            )
         )
     runner.notice(headline, title=f"LaunchDarkly: {inputs.flag}")
 
@@ -151,22 +161,15 @@ def _release_of(
             raise
     else:
         if wanted and release.release_pipeline_key != wanted:
-            raise bad_input(
-                "release-pipeline",
-                f"Flag '{inputs.flag}' is already on release pipeline "
-                f"'{release.release_pipeline_key}', not '{wanted}'. This action never moves a flag "
-                "to another pipeline.",
-                f"Set release-pipeline to '{release.release_pipeline_key}' (or leave it empty), or "
-                "take the flag off its pipeline in LaunchDarkly first.",
-            )
+            raise errors.on_another_pipeline(inputs.flag, release.release_pipeline_key, wanted)
         return release, False
     body: dict[str, object] = {"releasePipelineKey": wanted}
     if inputs.release_variation:
         body["releaseVariationId"] = inputs.release_variation
     runner.info(f"Flag '{inputs.flag}' has no release yet: putting it on release pipeline '{wanted}'.")
     if inputs.dry_run:
-        url = client.url(client.create_release_path(inputs.project, inputs.flag))
-        show_planned_request(runner, url, client.shown_headers(with_body=True), body)
+        path = client.create_release_path(inputs.project, inputs.flag)
+        show_planned_request(runner, client.planned_request("PUT", path, body))
         runner.info("Dry run: the phase is found once the flag is on the pipeline, so the dry run ends here.")
         return None, False
     return client.create_release(inputs.project, inputs.flag, body), True
@@ -205,20 +208,9 @@ _DIALECT_WORDS = {
 
 def _refuse_if_canceled(release: Release, phase: ReleasePhase) -> None:
     if release.canceled_at is not None:
-        raise ActionError(
-            title="Release canceled",
-            message=f"The flag's release was canceled, so phase '{phase.name}' cannot be changed.",
-            hint="Start a new release for the flag in LaunchDarkly, then run again.",
-            exit_code=ExitCode.NOT_REACHED,
-        )
+        raise errors.release_canceled(phase.name)
 
 
 def _require_phase(release: Release, phase: ReleasePhase) -> None:
     if release.phase_by_id(phase.id) is None:
-        raise ActionError(
-            title="Unexpected answer from LaunchDarkly",
-            message=f"LaunchDarkly's answer to the update does not include phase '{phase.name}' "
-            f"({phase.id}).",
-            hint="Check the flag's release in LaunchDarkly.",
-            exit_code=ExitCode.API_FAILURE,
-        )
+        raise errors.phase_missing_from_answer(phase.name, phase.id)

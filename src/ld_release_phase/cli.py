@@ -13,18 +13,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from . import ACTION_NAME, __version__
+from . import ACTION_NAME, __version__, errors
 from .action import carry_out, make_client, report
 from .clock import Clock, SystemClock
-from .errors import EXIT_CODE_MEANINGS, ActionError, ExitCode
-from .inputs import INPUT_NAMES, REQUIRED_INPUTS, TOKEN_INPUT, ActionInputs, parse_inputs
+from .errors import EXIT_CODE_MEANINGS, TOKEN_ENV, TOKEN_INPUT, ActionError, ExitCode
+from .inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
 from .report import failure_summary
 from .runner import Runner
 
 if TYPE_CHECKING:
     import argparse
-
-TOKEN_ENV = "LD_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 # Flags that may stand alone: "--dry-run" means "--dry-run true".
 _SWITCHES = {"dry-run": "true"}
 
@@ -37,7 +35,7 @@ def exit_codes_text() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """Flags built from the input model: the same names, descriptions and defaults as action.yml."""
-    import argparse  # noqa: PLC0415 - 2 ms of import (with gettext) that only the command pays
+    import argparse  # noqa: PLC0415 - only the command pays for importing it
 
     parser = argparse.ArgumentParser(
         prog=ACTION_NAME,
@@ -47,7 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     required = parser.add_argument_group("required")
-    optional = parser
     for name, field in ActionInputs.model_fields.items():
         flag = field.alias or name
         if flag == TOKEN_INPUT:
@@ -58,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         default = f" (default: {field.default})" if field.default else ""
         if flag in _SWITCHES:
-            optional.add_argument(
+            parser.add_argument(
                 f"--{flag}",
                 dest=flag,
                 default="",
@@ -68,9 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help=described + default,
             )
         else:
-            optional.add_argument(
-                f"--{flag}", dest=flag, default="", metavar="VALUE", help=described + default
-            )
+            parser.add_argument(f"--{flag}", dest=flag, default="", metavar="VALUE", help=described + default)
     parser.add_argument("--version", action="version", version=f"{ACTION_NAME} {__version__}")
     return parser
 
@@ -102,26 +97,25 @@ def main(
 def run_step(raw: Mapping[str, str], runner: Runner, clock: Clock, *, as_command: bool = False) -> int:
     """Validate, carry out and report one step; every failure becomes one error and an exit code."""
     try:
-        inputs = parse_inputs(raw, as_command=as_command)
+        inputs = parse_inputs(raw, redactor=runner.redactor, as_command=as_command)
         runner.check_files()
         outcome = carry_out(inputs, make_client(inputs, runner, clock), runner, clock)
         report(outcome, inputs, runner)
     except ActionError as error:
-        message = error.message + (f"\n{error.hint}" if error.hint else "")
-        runner.error(message, title=error.title)
-        runner.append_summary(failure_summary(error))
-        return int(error.exit_code)
+        return _fail(runner, error)
     except KeyboardInterrupt:
-        runner.error("Interrupted.", title="Canceled")
-        return 130
+        return _fail(runner, errors.interrupted())
     except Exception as error:  # a bug: say so plainly, trace only in debug mode
-        runner.error(
-            f"Unexpected {type(error).__name__}: {error}\nPlease report this, with the step's log.",
-            title="Internal error",
-        )
+        code = _fail(runner, errors.internal_error(error))
         if runner.debug_enabled:
-            import traceback  # noqa: PLC0415 - 2 ms of import that only a bug in debug mode pays
+            import traceback  # noqa: PLC0415 - only a bug in debug mode pays for importing it
 
             runner.verbatim(traceback.format_exc())
-        return int(ExitCode.INTERNAL)
+        return code
     return int(ExitCode.OK)
+
+
+def _fail(runner: Runner, error: ActionError) -> int:
+    runner.error(error.message + (f"\n{error.hint}" if error.hint else ""), title=error.title)
+    runner.append_summary(failure_summary(runner.redactor, error))
+    return int(error.exit_code)

@@ -1,22 +1,18 @@
-"""The action's inputs: one frozen, typed model, and the parsing that turns raw strings into it.
+"""The action's inputs: one frozen, typed model, the one place each input is declared.
 
 Every input arrives as a string (from ``INPUT_*`` variables or command flags), and so does each
-default. Each field has a ``before`` validator that parses that string and, when it cannot,
-raises a message written for a person: what was wrong and what would be right.
-:func:`parse_inputs` gathers those messages into one :class:`ActionError` naming each input as
-the user gave it (``'project'`` in a workflow, ``--project`` on a command line).
+default. Each field has a ``before`` validator that parses that string (with :mod:`.parsing`)
+and, when it cannot, raises a message written for a person: what was wrong and what would be
+right. :func:`parse_inputs` gathers those messages into one failure naming each input.
 """
 
 from __future__ import annotations
 
 import functools
-import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -32,17 +28,22 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from . import text
-from .errors import ActionError, ExitCode
+from . import errors
+from .errors import TOKEN_ENV, TOKEN_INPUT, ref
 from .models import PhaseState, status_key
+from .parsing import (
+    BASE_URI_PRESETS,
+    describe_entry_errors,
+    json_type,
+    load_structured,
+    parse_base_uri,
+    parse_duration,
+    problem,
+    span,
+)
+from .text import Redactor
 
-BASE_URI_PRESETS = {
-    "commercial": "https://app.launchdarkly.com",
-    "federal": "https://app.launchdarkly.us",
-    "eu": "https://app.eu.launchdarkly.com",
-}
 DEFAULT_BASE_URI = BASE_URI_PRESETS["commercial"]
 
 # LaunchDarkly project and flag keys: letters, digits, '.', '_' and '-', starting with a letter
@@ -65,12 +66,10 @@ DURATIONS = {
 # The one status a phase can be set to by hand, and the words that ask for it (folded).
 START_WORDS = ("active", "started", "start")
 STATUS_REFUSED = (
-    "LaunchDarkly only lets a phase be started by hand (status: active) and answers any other "
-    "status with HTTP 400. LaunchDarkly completes a phase when the next one starts: start the next "
-    "phase (phase: next)."
+    f"LaunchDarkly only lets a phase be started by hand ({ref('status', 'active')}) and answers any "
+    "other status with HTTP 400. LaunchDarkly completes a phase when the next one starts: start the "
+    f"next phase ({ref('phase', 'next')})."
 )
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -80,16 +79,13 @@ class WaitFor(StrEnum):
     COMPLETE = "complete"
 
 
-def _fail(message: str, *, about: str = "") -> PydanticCustomError:
-    """An input's problem, for a person; ``about`` names the input when the check spans several."""
-    return PydanticCustomError("action_input", message, {"input": about} if about else None)
-
-
 class GuardianConfigInput(BaseModel):
     """``releaseGuardianConfiguration`` exactly as LaunchDarkly's ``ReleaserAudienceConfigInput``."""
 
-    # 5 ms to build these validators, which only runs passing audiences need: built on first use.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    # Built on first use: only runs passing audiences need these validators.
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, defer_build=True, title="releaseGuardianConfiguration"
+    )
 
     monitoringWindowMilliseconds: Annotated[StrictInt, Field(ge=0)] | None = None
     rolloutWeight: Annotated[StrictInt, Field(ge=0)] | None = None
@@ -105,7 +101,9 @@ class AudienceInput(BaseModel):
     ``audienceId`` and are replaced by the resolved id before anything is sent.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, defer_build=True, title="an audiences entry"
+    )
 
     audienceId: StrictStr | None = None
     audienceName: StrictStr | None = None
@@ -135,16 +133,21 @@ def _audiences_adapter() -> TypeAdapter[list[AudienceInput]]:
 
 
 def _span(field: str) -> str:
-    return _span_of(*DURATIONS[field])
-
-
-def _span_of(low: float, high: float) -> str:
-    return f"{text.human_duration(low)} to {text.human_duration(high)}"
+    return span(*DURATIONS[field])
 
 
 def _input(default: str, *, description: str, alias: str | None = None) -> Any:
-    """An input: its default as the text the runner would pass, validated like a given value."""
+    """An input's field. Its default is the text the runner passes when a step leaves the input
+    out (action.yml's default), parsed by the field's validator like any given text; typed Any
+    because the field holds the parsed value, not that text."""
     return Field(default, alias=alias, description=description)
+
+
+def _redactor(info: ValidationInfo) -> Redactor:
+    """The run's redactor, through which every echoed value is shown."""
+    context = info.context or {}
+    redactor = context.get("redactor")
+    return redactor if isinstance(redactor, Redactor) else Redactor()
 
 
 class ActionInputs(BaseModel):
@@ -250,30 +253,28 @@ class ActionInputs(BaseModel):
     def _token(cls, value: str, info: ValidationInfo) -> str:
         # Never echo the value: every message here describes the token without quoting it.
         if not value and (info.context or {}).get("as_command"):
-            raise _fail(
-                "is not set. Export a LaunchDarkly access token first: export LD_ACCESS_TOKEN=api-..."
-            )
+            raise problem(f"is not set. Export a LaunchDarkly access token first: export {TOKEN_ENV}=api-...")
         if not value:
-            raise _fail(
+            raise problem(
                 "is required but empty. Pass a LaunchDarkly access token from a secret, e.g. "
                 "access-token: ${{ secrets.LD_ACCESS_TOKEN }} (check that the secret exists "
                 "and is available to this workflow)."
             )
         if value.lower().startswith(("bearer ", "token ")):
-            raise _fail(
+            raise problem(
                 "starts with an authorization scheme; LaunchDarkly takes the raw token, so pass "
                 "it without 'Bearer '."
             )
         if any(char.isspace() for char in value) or _CONTROL_CHARS.search(value):
-            raise _fail("contains whitespace or control characters; paste the token alone.")
+            raise problem("contains whitespace or control characters; paste the token alone.")
         if value.startswith(("sdk-", "mob-")):
-            raise _fail(
+            raise problem(
                 "looks like an SDK or mobile key. The REST API needs a personal or service "
                 "access token (Account settings > Authorization), usually starting with 'api-'."
             )
         if not value.isascii() or len(value) > MAX_TOKEN_LENGTH:
             # An HTTP header carries ASCII; a LaunchDarkly token is a short ASCII string.
-            raise _fail(
+            raise problem(
                 f"has characters a LaunchDarkly token never has, or is over {MAX_TOKEN_LENGTH} "
                 "characters long; copy the token again from LaunchDarkly."
             )
@@ -285,11 +286,11 @@ class ActionInputs(BaseModel):
         if not value:
             if info.field_name == "release_pipeline":  # optional: empty keeps a flag as it is
                 return value
-            raise _fail("is required but empty.")
+            raise problem("is required but empty.")
         if not KEY_PATTERN.fullmatch(value):
-            raise _fail(
+            raise problem(
                 f"must be a LaunchDarkly key (letters, digits, '.', '_' and '-', starting with a "
-                f"letter or digit, at most {MAX_KEY_LENGTH} characters); got {text.quote(value)}."
+                f"letter or digit, at most {MAX_KEY_LENGTH} characters); got {_redactor(info).quote(value)}."
             )
         return value
 
@@ -297,7 +298,7 @@ class ActionInputs(BaseModel):
     @classmethod
     def _variation(cls, value: str) -> str:
         if _CONTROL_CHARS.search(value) or len(value) > MAX_KEY_LENGTH:
-            raise _fail(
+            raise problem(
                 f"must be one line of at most {MAX_KEY_LENGTH} characters: the id of one of the flag's "
                 "variations."
             )
@@ -306,8 +307,8 @@ class ActionInputs(BaseModel):
     @model_validator(mode="after")
     def _variation_needs_pipeline(self) -> ActionInputs:
         if self.release_variation and not self.release_pipeline:
-            raise _fail(
-                "is only used when a flag is put on a pipeline; set release-pipeline too.",
+            raise problem(
+                f"is only used when a flag is put on a pipeline; set {ref('release-pipeline')} too.",
                 about="release-variation",
             )
         return self
@@ -316,9 +317,9 @@ class ActionInputs(BaseModel):
     @classmethod
     def _phase(cls, value: str) -> str:
         if not value:
-            raise _fail("is required but empty. Give the phase's id, its name, or 'next'.")
+            raise problem("is required but empty. Give the phase's id, its name, or 'next'.")
         if _CONTROL_CHARS.search(value) or len(value) > MAX_PHASE_LENGTH:
-            raise _fail(
+            raise problem(
                 f"must be one line of at most {MAX_PHASE_LENGTH} characters: a phase id, a phase name, "
                 "or 'next'."
             )
@@ -326,107 +327,100 @@ class ActionInputs(BaseModel):
 
     @field_validator("status", mode="before")
     @classmethod
-    def _status(cls, value: str) -> PhaseState:
+    def _status(cls, value: str, info: ValidationInfo) -> PhaseState:
         if status_key(value) in START_WORDS:
             return PhaseState.STARTED
+        shown = _redactor(info).quote(value)
         if PhaseState.read(value) is not None:
-            raise _fail(f"{text.quote(value)} cannot be set: {STATUS_REFUSED}")
-        raise _fail(f"must be active (also spelt started or start); got {text.quote(value)}.")
+            raise problem(f"{shown} cannot be set: {STATUS_REFUSED}")
+        raise problem(f"must be active (also spelt started or start); got {shown}.")
 
     @field_validator("audiences", mode="before")
     @classmethod
-    def _audiences(cls, value: str) -> tuple[AudienceInput, ...] | None:
+    def _audiences(cls, value: str, info: ValidationInfo) -> tuple[AudienceInput, ...] | None:
         if not value:
             return None
         if len(value.encode()) > MAX_AUDIENCES_BYTES:
-            raise _fail(f"is over {MAX_AUDIENCES_BYTES // 1024} KiB; a phase's audiences fit in far less.")
-        document = _load_structured(value)
+            raise problem(f"is over {MAX_AUDIENCES_BYTES // 1024} KiB; a phase's audiences fit in far less.")
+        document = load_structured(value)
         if not isinstance(document, list):
-            raise _fail(f"must be a list of audience entries; got {_json_type(document)}.")
+            raise problem(f"must be a list of audience entries; got {json_type(document)}.")
         if len(document) > MAX_AUDIENCES:
-            raise _fail(f"lists {len(document)} entries; at most {MAX_AUDIENCES} are accepted.")
+            raise problem(f"lists {len(document)} entries; at most {MAX_AUDIENCES} are accepted.")
         try:
             return tuple(_audiences_adapter().validate_python(document))
         except ValidationError as error:
-            raise _fail(_describe_audience_errors(error)) from None
+            # Fields two deep belong to an entry, four deep to its releaseGuardianConfiguration.
+            models: dict[int, type[BaseModel]] = {2: AudienceInput, 4: GuardianConfigInput}
+            raise problem(describe_entry_errors(error, "audiences", models, _redactor(info))) from None
 
     @field_validator("base_uri", mode="before")
     @classmethod
-    def _base_uri(cls, value: str) -> str:
-        return _parse_base_uri(value)
+    def _base_uri(cls, value: str, info: ValidationInfo) -> str:
+        return parse_base_uri(value, _redactor(info))
 
     @field_validator("max_retries", mode="before")
     @classmethod
-    def _max_retries(cls, value: str) -> int:
+    def _max_retries(cls, value: str, info: ValidationInfo) -> int:
         if not value.isdigit() or int(value) > MAX_RETRIES_LIMIT:
-            raise _fail(f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}; got {text.quote(value)}.")
+            raise problem(
+                f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}; got {_redactor(info).quote(value)}."
+            )
         return int(value)
 
     @field_validator("request_timeout", "wait_timeout", "poll_interval", mode="before")
     @classmethod
     def _duration(cls, value: str, info: ValidationInfo) -> float:
         low, high = DURATIONS[info.field_name or ""]
-        return _parse_duration(value, low=low, high=high)
+        return parse_duration(value, low=low, high=high, redactor=_redactor(info))
 
     @field_validator("wait_for", mode="before")
     @classmethod
-    def _wait_for(cls, value: str) -> WaitFor:
+    def _wait_for(cls, value: str, info: ValidationInfo) -> WaitFor:
         folded = value.strip().lower()
         try:
             return WaitFor(folded)
         except ValueError:
-            raise _fail(f"must be one of none, started, complete; got {text.quote(value)}.") from None
+            raise problem(
+                f"must be one of none, started, complete; got {_redactor(info).quote(value)}."
+            ) from None
 
     @field_validator("dry_run", mode="before")
     @classmethod
-    def _dry_run(cls, value: str) -> bool:
+    def _dry_run(cls, value: str, info: ValidationInfo) -> bool:
         # The YAML 1.2 core schema's booleans, as GitHub's own getBooleanInput accepts them.
         if value in ("false", "False", "FALSE"):
             return False
         if value in ("true", "True", "TRUE"):
             return True
-        raise _fail(f"must be true or false; got {text.quote(value)}.")
+        raise problem(f"must be true or false; got {_redactor(info).quote(value)}.")
 
 
 INPUT_NAMES: tuple[str, ...] = tuple(field.alias or name for name, field in ActionInputs.model_fields.items())
-TOKEN_INPUT = "access-token"  # noqa: S105 - the input's name, not a secret
 REQUIRED_INPUTS = (TOKEN_INPUT, "project", "flag", "phase")
 
 
-def parse_inputs(raw: Mapping[str, str], *, as_command: bool = False) -> ActionInputs:
-    """Validate raw input strings, keyed by input name; raise one ActionError for all problems.
+def parse_inputs(
+    raw: Mapping[str, str], *, redactor: Redactor | None = None, as_command: bool = False
+) -> ActionInputs:
+    """Validate raw input strings, keyed by input name; raise one failure naming every problem.
 
-    ``as_command``: the inputs came from flags, so problems name ``--flag`` (and the token its
-    environment variable) rather than the action's input.
+    Values echoed in problems go through ``redactor``. ``as_command``: the inputs came from
+    flags, so a missing token is explained as the command's environment variable rather than
+    the action's input.
     """
     # An input left empty takes its default, as the runner fills in action.yml's.
     values = {name: value for name in INPUT_NAMES if (value := raw.get(name, "").strip())}
     try:
-        return ActionInputs.model_validate(values, context={"as_command": as_command})
+        return ActionInputs.model_validate(
+            values, context={"as_command": as_command, "redactor": redactor or Redactor()}
+        )
     except ValidationError as error:
-        shown = _flag_name if as_command else _input_name
         problems = [
-            (shown(_input_named_by(detail)), detail["msg"])
+            (_input_named_by(detail), detail["msg"])
             for detail in error.errors(include_url=False, include_input=False)
         ]
-    raise ActionError(
-        title=_title(problems),
-        message="\n".join(f"{name} {message}" for name, message in problems),
-        hint="Nothing was sent to LaunchDarkly.",
-        exit_code=ExitCode.BAD_INPUT,
-    )
-
-
-def _input_name(name: str) -> str:
-    return f"'{name}'"
-
-
-def _flag_name(name: str) -> str:
-    return "$LD_ACCESS_TOKEN" if name == TOKEN_INPUT else f"--{name}"
-
-
-def _title(problems: list[tuple[str, str]]) -> str:
-    return f"Invalid input {problems[0][0]}" if len(problems) == 1 else f"{len(problems)} invalid inputs"
+    raise errors.invalid_inputs(problems)
 
 
 def _input_named_by(detail: Any) -> str:
@@ -437,126 +431,3 @@ def _input_named_by(detail: Any) -> str:
     field = str(detail["loc"][0]) if detail["loc"] else "inputs"
     known = ActionInputs.model_fields.get(field)
     return (known.alias or field) if known else field
-
-
-def _show(value: object) -> str:
-    """A value from a parsed document, as JSON, bounded for a log line."""
-    return text.cut(json.dumps(value, ensure_ascii=False, default=str), 60)
-
-
-def _json_type(document: object) -> str:
-    """What a parsed document is, in words: "a mapping", "a string", "a date", "empty"..."""
-    if document is None:
-        return "empty"
-    names = {dict: "a mapping", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
-    return names.get(type(document), f"a {type(document).__name__}")
-
-
-def _load_structured(source: str) -> object:
-    """Parse the audiences input: JSON first (fast, no extra import), then YAML without aliases.
-
-    YAML aliases (``*name``) are refused: a few kilobytes of them expand to millions of values.
-    Nesting too deep for the parser is refused too, as the input error it is.
-    """
-    try:
-        return json.loads(source)
-    except ValueError:
-        pass
-    except RecursionError:
-        raise _fail("is nested too deeply to be a list of audiences.") from None
-    import yaml  # noqa: PLC0415 - 8 ms of import that only runs passing YAML pay
-
-    try:
-        return yaml.load(source, Loader=_loader_without_aliases())  # noqa: S506 - a SafeLoader
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid syntax"
-        raise _fail(f"is neither valid JSON nor valid YAML{where}: {problem}.") from None
-    except RecursionError:
-        raise _fail("is nested too deeply to be a list of audiences.") from None
-
-
-@functools.cache
-def _loader_without_aliases() -> type:
-    import yaml  # noqa: PLC0415 - see _load_structured
-
-    class SafeLoaderWithoutAliases(yaml.SafeLoader):
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                problem = "aliases (*name) are not accepted; write the values out"
-                raise yaml.composer.ComposerError(None, None, problem, mark)
-            return super().compose_node(parent, index)
-
-    return SafeLoaderWithoutAliases
-
-
-def _describe_audience_errors(error: ValidationError) -> str:
-    """Turn pydantic's errors into ``audiences[0].field: problem`` lines."""
-    lines = []
-    for detail in error.errors(include_url=False):
-        path = "audiences" + "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]
-        )
-        kind = detail["type"]
-        if kind == "extra_forbidden":
-            problem = (
-                "is not a field LaunchDarkly accepts. Allowed: audienceId (or audienceName / "
-                "environmentKey), releaseGuardianConfiguration, notifyMemberIds, notifyTeamKeys"
-                if len(detail["loc"]) == 2
-                else "is not a field of releaseGuardianConfiguration. Allowed: "
-                "monitoringWindowMilliseconds, rolloutWeight, rollbackOnRegression, randomizationUnit"
-            )
-        elif kind == "value_error":
-            path = path.rstrip(".")
-            problem = str(detail["ctx"]["error"]) if "ctx" in detail else detail["msg"]
-        else:
-            problem = f"{detail['msg'][:1].lower()}{detail['msg'][1:]}; got {_show(detail['input'])}"
-        lines.append(f"{path}: {problem}")
-    return "has problems:\n" + "\n".join(lines[:10])
-
-
-def _parse_base_uri(value: str) -> str:
-    preset = BASE_URI_PRESETS.get(value.lower())
-    if preset:
-        return preset
-    hint = (
-        "Use https://<host>, one of the presets commercial, federal or eu, or http:// only to a "
-        "loopback address for local testing."
-    )
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise _fail(f"is not a valid URL; got {text.quote(value)}. {hint}") from None
-    if parts.scheme not in ("https", "http") or not host:
-        raise _fail(f"must be an https:// URL; got {text.quote(value)}. {hint}")
-    if parts.username is not None or parts.query or parts.fragment:
-        raise _fail(f"must not carry credentials, a query or a fragment; got {text.quote(value)}. {hint}")
-    if parts.scheme == "http" and not is_loopback(host):
-        raise _fail(
-            f"must not be plain http:// to a remote host (the access token would travel "
-            f"unencrypted); got {text.quote(value)}. {hint}"
-        )
-    return value.rstrip("/")
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _parse_duration(value: str, *, low: float, high: float) -> float:
-    match = _DURATION.fullmatch(value.strip().lower())
-    if not match:
-        raise _fail(f"must be a duration such as 90 (seconds), 90s, 15m or 1h; got {text.quote(value)}.")
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if not low <= seconds <= high:
-        raise _fail(f"must be from {_span_of(low, high)}; got {text.quote(value)}.")
-    return seconds

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ActionError, ExitCode, bad_input
+from . import errors
 from .inputs import AudienceInput
 from .models import PhaseState, Release, ReleaseAudience, ReleasePhase
 
@@ -40,32 +40,15 @@ def resolve_phase(release: Release, wanted: str) -> ReleasePhase:
     if len(folded) == 1:
         return folded[0]
     if folded:
-        ids = ", ".join(phase.id for phase in folded)
-        raise bad_input(
-            "phase",
-            f"{len(folded)} phases of pipeline '{release.name}' are named '{wanted}' (ids {ids}).",
-            "Set phase to one of these ids instead of the name.",
-        )
-    raise ActionError(
-        title="Phase not found",
-        message=f"Pipeline '{release.name}' has no phase with id or name '{wanted}'. "
-        f"Its phases are: {phase_names(release)}.",
-        hint="Set phase to one of these names, a phase id, or 'next'.",
-        exit_code=ExitCode.NOT_FOUND,
-    )
+        raise errors.phase_ambiguous(release.name, wanted, [phase.id for phase in folded])
+    raise errors.phase_not_found(release.name, wanted, phase_names(release))
 
 
 def _next_phase(release: Release) -> ReleasePhase:
     for phase in release.phases:
         if not phase.is_started and not phase.is_complete:
             return phase
-    raise ActionError(
-        title="No next phase",
-        message=f"Every phase of pipeline '{release.name}' has already started or completed, so "
-        "there is no next phase to act on.",
-        hint="Name the phase explicitly, or skip this step once the release is done.",
-        exit_code=ExitCode.NOT_FOUND,
-    )
+    raise errors.no_next_phase(release.name)
 
 
 def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> str:
@@ -78,12 +61,7 @@ def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> s
     if phase.audiences is None:
         if entry.audienceId is not None:
             return entry.audienceId
-        raise bad_input(
-            "audiences",
-            f"{field}: LaunchDarkly sent phase '{phase.name}' without its audiences, so an audience "
-            "cannot be looked up by name or environment.",
-            "Give the audience's audienceId instead.",
-        )
+        raise errors.audiences_not_listed(field, phase.name)
     available = _listing(
         [f"{aud.name} (id {aud.id}, environment {aud.environment_key or '-'})" for aud in phase.audiences]
     )
@@ -98,12 +76,7 @@ def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> s
         label = f"environmentKey '{entry.environmentKey}'"
     if len(matches) == 1:
         return matches[0].id
-    problem = "matches more than one audience" if matches else "is not an audience"
-    raise bad_input(
-        "audiences",
-        f"{field}: {label} {problem} of phase '{phase.name}'. Its audiences are: {available}.",
-        "Use the audienceId of one of these audiences.",
-    )
+    raise errors.audience_not_matched(field, label, phase.name, available, several=bool(matches))
 
 
 def _by_name(audiences: list[ReleaseAudience], name: str) -> list[ReleaseAudience]:

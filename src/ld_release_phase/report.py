@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
-from .client import Exchange
+from .client import Exchange, PlannedRequest
 from .errors import ActionError
 from .models import PhaseState, Release, ReleasePhase
 from .runner import Runner
-from .text import human_duration, markdown
+from .text import Redactor, human_duration, plural
 
 _MARKS = {
     PhaseState.COMPLETE: "✓",
@@ -77,13 +76,11 @@ class ClientTrafficLog:
                 self._told_about_bodies = True
 
 
-def show_planned_request(
-    runner: Runner, url: str, headers: Mapping[str, str], body: Mapping[str, Any]
-) -> None:
+def show_planned_request(runner: Runner, planned: PlannedRequest) -> None:
     """A dry run's request: what would be sent, the token shown as ``***``."""
-    runner.info(f"Dry run: would send PUT {url}")
-    runner.info("with headers " + header_list(headers))
-    runner.verbatim(json.dumps(body, indent=2, ensure_ascii=False))
+    runner.info(f"Dry run: would send {planned.method} {planned.url}")
+    runner.info("with headers " + header_list(planned.headers))
+    runner.verbatim(json.dumps(planned.body, indent=2, ensure_ascii=False))
 
 
 def header_list(headers: Mapping[str, str]) -> str:
@@ -126,8 +123,7 @@ def attach_sentence(pipeline_key: str) -> str:
 def wait_note(goal: str, waited: float, polls: int) -> str:
     if polls == 0:
         return f"The phase was already {goal}; no waiting needed."
-    polled = f"{polls} poll{'s' if polls != 1 else ''}"
-    return f"Waited {human_duration(waited)} ({polled}) for the phase to be {goal}."
+    return f"Waited {human_duration(waited)} ({plural(polls, 'poll')}) for the phase to be {goal}."
 
 
 # -- outputs ------------------------------------------------------------------------------
@@ -161,7 +157,10 @@ def planned_attach_outputs() -> dict[str, str]:
 # -- the step summary -----------------------------------------------------------------------
 
 
-def summary(release: Release, target_id: str, headline: str, project: str, flag: str) -> str:
+def summary(
+    redactor: Redactor, release: Release, *, target_id: str, headline: str, project: str, flag: str
+) -> str:
+    markdown = redactor.markdown
     lines = [
         f"### LaunchDarkly release: {markdown(flag)} in {markdown(project)}",
         "",
@@ -185,11 +184,13 @@ def summary(release: Release, target_id: str, headline: str, project: str, flag:
     return "\n".join(lines) + "\n\n"
 
 
-def headline_summary(headline: str, project: str, flag: str) -> str:
+def headline_summary(redactor: Redactor, headline: str, project: str, flag: str) -> str:
+    markdown = redactor.markdown
     return f"### LaunchDarkly release: {markdown(flag)} in {markdown(project)}\n\n{markdown(headline)}\n\n"
 
 
-def failure_summary(error: ActionError) -> str:
+def failure_summary(redactor: Redactor, error: ActionError) -> str:
+    markdown = redactor.markdown
     lines = [f"### ❌ {markdown(error.title)}", ""]
     lines += [markdown(line) + "  " for line in error.message.splitlines()]
     if error.hint:

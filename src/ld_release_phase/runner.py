@@ -1,10 +1,12 @@
 """Runner I/O: the only module that touches actions-toolkit, the log, or ``$GITHUB_*`` files.
 
-Everything written here is made safe by :mod:`.text` on the way out: redacted (so a registered
-secret cannot reach the log, the outputs or the step summary even if LaunchDarkly echoes it
-back), then cut to what GitHub keeps, then escaped. Text from outside cannot start a workflow
-command: single lines are folded and ``##[`` made inert, so every line starts with this action's
-own words, and multi-line dumps are fenced with ``::stop-commands::`` and a fresh random token.
+Everything written here is made safe on the way out by the runner's own
+:class:`~.text.Redactor`: redacted (so a registered secret cannot reach the log, the outputs or
+the step summary even if LaunchDarkly echoes it back), then cut to what GitHub keeps, then
+escaped. Inputs named in messages (:func:`~.errors.ref`) are shown as the user gave them.
+Text from outside cannot start a workflow command: single lines are folded and ``##[`` made
+inert, so every line starts with this action's own words, and multi-line dumps are fenced with
+``::stop-commands::`` and a fresh random token.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import TextIO
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
-from . import text
-from .errors import ActionError, ExitCode, runner_file_unwritable
+from . import errors
+from .errors import ActionError, show_refs
+from .text import LINE_LIMIT, Redactor, neutralise
 
 # GitHub keeps at most 1 MiB of a step's outputs and of its summary; stay under both.
 OUTPUTS_LIMIT = 1000 * 1024
@@ -52,10 +55,11 @@ class Runner:
         self._env = os.environ if env is None else env
         if in_workflow is None:
             in_workflow = self._env.get("GITHUB_ACTIONS") == "true" or bool(self._env.get("GITHUB_OUTPUT"))
-        self.in_github = in_workflow
+        self.in_workflow = in_workflow
+        self.redactor = Redactor()
         self._output_path = self._env.get("GITHUB_OUTPUT", "") if in_workflow else ""
         self._summary_path = self._env.get("GITHUB_STEP_SUMMARY", "") if in_workflow else ""
-        self._stream = log or (sys.stdout if self.in_github else sys.stderr)
+        self._stream = log or (sys.stdout if self.in_workflow else sys.stderr)
         self._out = out or (log if log is not None else sys.stdout)
         self._summary_bytes = 0
         self._summary_failed = False
@@ -75,31 +79,35 @@ class Runner:
     def mask(self, secret: str) -> None:
         """Ask the runner to hide ``secret`` and redact it from everything this process writes."""
         parts = sorted(filter(None, {secret.strip(), *(line.strip() for line in secret.splitlines())}))
-        if self.in_github:
+        if self.in_workflow:
             # Written before anything else and before the parts are redacted: these lines are
             # the mask. In a terminal they would only print the secret, so they are skipped.
             for part in parts:
                 self._write(str(Command("add-mask", {}, part)))
         for part in parts:
-            text.register_secret(part)
+            self.redactor.register(part)
 
     # -- log --------------------------------------------------------------------------------
 
+    def _say(self, words: str) -> str:
+        """The action's words, with each input named as the user gave it."""
+        return show_refs(words, as_command=not self.in_workflow)
+
     def _write(self, line: str) -> None:
-        self._stream.write(text.clean(line) + "\n")
+        self._stream.write(self.redactor.clean(line) + "\n")
         self._stream.flush()
 
     def info(self, message: str) -> None:
-        line = text.one_line(message)
+        line = self.redactor.one_line(self._say(message))
         if line.lstrip().startswith("::"):
             self.verbatim(line)
             return
         self._write(line)
 
     def _command(self, name: str, message: str, title: str = "") -> None:
-        message = text.cut(message, text.LINE_LIMIT)
-        title = text.one_line(title, 200)
-        if not self.in_github:
+        message = self.redactor.cut(self._say(message), LINE_LIMIT)
+        title = self.redactor.one_line(self._say(title), 200)
+        if not self.in_workflow:
             # In a terminal: annotations as "error: Title: message", groups as their title line.
             if name in ("notice", "warning", "error"):
                 heading = f"{name}: {title}" if title else name
@@ -108,7 +116,7 @@ class Runner:
                 self._write(message)  # group() has already folded it onto one line
             return
         properties = {"title": title} if title else {}
-        self._write(text.neutralise(str(Command(name, properties, message))))
+        self._write(neutralise(str(Command(name, properties, message))))
 
     def notice(self, message: str, title: str = "") -> None:
         self._command("notice", message, title)
@@ -121,8 +129,8 @@ class Runner:
 
     def verbatim(self, body: str) -> None:
         """Print multi-line text from outside with workflow commands switched off around it."""
-        shown = text.cut(body, VERBATIM_LIMIT)
-        if not self.in_github:
+        shown = self.redactor.cut(body, VERBATIM_LIMIT)
+        if not self.in_workflow:
             self._write(shown)
             return
         fence = uuid.uuid4().hex  # unguessable: text inside cannot end the fence early
@@ -133,7 +141,7 @@ class Runner:
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
-        self._command("group", text.one_line(title))
+        self._command("group", self.redactor.one_line(title))
         try:
             yield
         finally:
@@ -143,7 +151,9 @@ class Runner:
 
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
         """Write step outputs; outside GitHub, print them as one JSON object."""
-        values = self._within_output_limit({name: text.clean(value) for name, value in outputs.items()})
+        values = self._within_output_limit(
+            {name: self.redactor.clean(value) for name, value in outputs.items()}
+        )
         path = self._output_path
         if not path:
             self._out.write(json.dumps(values, ensure_ascii=False, sort_keys=True) + "\n")
@@ -154,12 +164,7 @@ class Runner:
             # delimiter is refused, so no value can end its block early and forge outputs.
             blocks = [prepare_key_value_message(name, value) for name, value in values.items()]
         except Exception as error:  # actions-toolkit raises a bare Exception here
-            raise ActionError(
-                title="Output refused",
-                message=f"an output value was refused: {error}",
-                hint="",
-                exit_code=ExitCode.INTERNAL,
-            ) from None
+            raise errors.output_refused(str(error)) from None
         self._append("GITHUB_OUTPUT", path, "".join(block + "\n" for block in blocks))
 
     def _within_output_limit(self, values: dict[str, str]) -> dict[str, str]:
@@ -183,7 +188,7 @@ class Runner:
         path = self._summary_path
         if not path or self._summary_failed:
             return
-        body = text.clean(markdown)
+        body = self.redactor.clean(self._say(markdown))
         room = SUMMARY_LIMIT - self._summary_bytes
         if len(body.encode()) > room:
             self.info("The step summary is cut: GitHub shows at most 1 MiB of it.")
@@ -220,7 +225,7 @@ class Runner:
                 handle.write(content)
                 handle.flush()
             except OSError as error:
-                raise runner_file_unwritable(variable, path, error.strerror or str(error)) from None
+                raise errors.runner_file_unwritable(variable, path, error.strerror or str(error)) from None
 
 
 @contextmanager
@@ -233,8 +238,8 @@ def _open_to_append(variable: str, path: str) -> Iterator[TextIO]:
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
-        raise runner_file_unwritable(variable, path, error.strerror or str(error)) from None
+        raise errors.runner_file_unwritable(variable, path, error.strerror or str(error)) from None
     with open(descriptor, "a", encoding="utf-8", newline="") as handle:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise runner_file_unwritable(variable, path, "it is not a regular file")
+            raise errors.runner_file_unwritable(variable, path, "it is not a regular file")
         yield handle

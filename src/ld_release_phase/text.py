@@ -2,9 +2,10 @@
 
 Every piece of text this action shows may hold something from outside (LaunchDarkly's answers,
 inputs, the environment). Redacting after cutting would leave a token's prefix at the cut, and
-redacting after escaping would miss a token whose characters were escaped, so each function
-here redacts first. The secrets are the process's own: the runner registers the access token
-before anything is printed, and every later piece of text is redacted against it.
+redacting after escaping would miss a token whose characters were escaped, so each method of
+:class:`Redactor` that cuts or escapes redacts first. The runner owns the redactor and registers
+the access token in it before anything is printed; the layers that quote or cut text from
+outside (the inputs, the client) are handed the same redactor.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ REDACTED = "***"
 MIN_SECRET_LENGTH = 4
 # The longest log line or annotation this action writes; GitHub shows far less on one line.
 LINE_LIMIT = 2000
-_secrets: list[str] = []
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # The runner acts on "##[name]" anywhere in a line that is not a "::" command.
@@ -27,45 +27,56 @@ _LEGACY_COMMAND = "##["
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 
-def register_secret(secret: str) -> None:
-    """Redact ``secret`` from all text shown from now on, in every spelling it could take."""
-    if len(secret) >= MIN_SECRET_LENGTH:
-        forms = {secret, percent_encode(secret, safe=""), json.dumps(secret)[1:-1], _escape_markdown(secret)}
-        _secrets.extend(forms - set(_secrets))
-        _secrets.sort(key=len, reverse=True)  # longest first: a secret's part never splits it
+class Redactor:
+    """The secrets of one run, and the text operations that must not show them."""
 
+    def __init__(self) -> None:
+        self._secrets: list[str] = []
 
-def redact(text: str) -> str:
-    for secret in _secrets:
-        text = text.replace(secret, REDACTED)
-    return text
+    def register(self, secret: str) -> None:
+        """Redact ``secret`` from all text shown from now on, in every spelling it could take."""
+        if len(secret) < MIN_SECRET_LENGTH:
+            return
+        forms = {secret, percent_encode(secret, safe=""), json.dumps(secret)[1:-1], escape_markdown(secret)}
+        self._secrets.extend(forms - set(self._secrets))
+        self._secrets.sort(key=len, reverse=True)  # longest first: a secret's part never splits it
 
-
-def clean(text: str) -> str:
-    """Redacted, and writable as UTF-8: a lone surrogate (from a JSON ``\\ud800``) becomes U+FFFD."""
-    return redact(_LONE_SURROGATE.sub("\ufffd", text))
-
-
-def cut(text: str, limit: int) -> str:
-    """Redacted, then at most ``limit`` characters, saying how much was cut."""
-    text = clean(text)
-    if len(text) <= limit:
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
         return text
-    return f"{text[:limit]}… [{len(text) - limit} more characters cut]"
+
+    def clean(self, text: str) -> str:
+        """Redacted, and writable as UTF-8: a lone surrogate (from a JSON ``\\ud800``) becomes U+FFFD."""
+        return self.redact(_LONE_SURROGATE.sub("\ufffd", text))
+
+    def cut(self, text: str, limit: int) -> str:
+        """Redacted, then at most ``limit`` characters, saying how much was cut."""
+        text = self.clean(text)
+        if len(text) <= limit:
+            return text
+        return f"{text[:limit]}… [{len(text) - limit} more characters cut]"
+
+    def quote(self, value: str, limit: int = 80) -> str:
+        """A value echoed back: redacted, cut, then JSON-quoted so it shows as one inert line."""
+        text = self.clean(value)
+        shown = text if len(text) <= limit else text[:limit] + "..."
+        return json.dumps(shown, ensure_ascii=False)
+
+    def one_line(self, text: str, limit: int = LINE_LIMIT) -> str:
+        """One log line from text of any origin: redacted, cut, line breaks and control characters
+        shown as escapes (so no line of it can start a command), and ``##[`` made inert."""
+        return neutralise(fold(self.cut(text, limit)))
+
+    def markdown(self, text: str, limit: int = 500) -> str:
+        """Text from outside, inert inside Markdown and a table cell: redacted, cut, then escaped."""
+        flat = " ".join(self.cut(text, limit).split())
+        return escape_markdown(flat)
 
 
-def quote(value: str, limit: int = 80) -> str:
-    """A value echoed back: redacted, cut, then JSON-quoted so it shows as one inert line."""
-    text = clean(value)
-    shown = text if len(text) <= limit else text[:limit] + "..."
-    return json.dumps(shown, ensure_ascii=False)
-
-
-def one_line(text: str, limit: int = LINE_LIMIT) -> str:
-    """One log line from text of any origin: redacted, cut, line breaks and control characters
-    shown as escapes (so no line of it can start a command), and ``##[`` made inert."""
-    folded = "".join(char if char.isprintable() else repr(char)[1:-1] for char in cut(text, limit))
-    return neutralise(folded)
+def fold(text: str) -> str:
+    """Line breaks and other unprintable characters shown as escapes: one line, whatever came in."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def neutralise(text: str) -> str:
@@ -73,13 +84,7 @@ def neutralise(text: str) -> str:
     return text.replace(_LEGACY_COMMAND, "##\\[")
 
 
-def markdown(text: str, limit: int = 500) -> str:
-    """Text from outside, inert inside Markdown and a table cell: redacted, cut, then escaped."""
-    flat = " ".join(cut(text, limit).split())
-    return _escape_markdown(flat)
-
-
-def _escape_markdown(text: str) -> str:
+def escape_markdown(text: str) -> str:
     # With '[' escaped no link or image can form, so '(' and ')' are safe.
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
@@ -93,3 +98,7 @@ def human_duration(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
     return text + (f"{secs}s" if secs else "")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from . import errors
 from .clock import Clock
-from .errors import ActionError, DeadlinePassed, ExitCode
+from .errors import DeadlinePassed
 from .inputs import WaitFor
 from .models import PhaseState, Release, ReleasePhase
 from .text import human_duration
@@ -14,7 +15,7 @@ from .text import human_duration
 
 class WaitResult(NamedTuple):
     release: Release
-    waited: float
+    seconds: float
     polls: int
 
 
@@ -69,7 +70,10 @@ def wait_for_phase(
                 raise DeadlinePassed
             release = fetch(deadline)
         except DeadlinePassed:
-            raise _timed_out(phase, goal, clock.monotonic() - started, polls) from None
+            waited = clock.monotonic() - started
+            raise errors.wait_timed_out(
+                phase.name, goal.value, waited, polls, phase.reported_status
+            ) from None
         polls += 1
         phase = _phase_in(release, phase_id)
         if phase.reported_status != last_seen:
@@ -80,42 +84,15 @@ def wait_for_phase(
             last_seen = phase.reported_status
 
 
-def _timed_out(phase: ReleasePhase, goal: WaitFor, waited: float, polls: int) -> ActionError:
-    return ActionError(
-        title="Timed out waiting for the phase",
-        message=f"Phase '{phase.name}' was not {goal.value} after {human_duration(waited)} "
-        f"({polls} poll{'s' if polls != 1 else ''}); its last status was {phase.reported_status}.",
-        hint="Raise wait-timeout, or check the phase's approvals and audiences in LaunchDarkly.",
-        exit_code=ExitCode.NOT_REACHED,
-    )
-
-
 def _phase_in(release: Release, phase_id: str) -> ReleasePhase:
     phase = release.phase_by_id(phase_id)
     if phase is None:
-        raise ActionError(
-            title="Phase disappeared",
-            message=f"The release no longer has phase id {phase_id}; it may have been replaced.",
-            hint="Check the flag's release in LaunchDarkly and run again.",
-            exit_code=ExitCode.NOT_REACHED,
-        )
+        raise errors.phase_disappeared(phase_id)
     return phase
 
 
 def _fail_if_stuck(release: Release, phase: ReleasePhase, goal: WaitFor, waited: float) -> None:
     if release.canceled_at is not None:
-        raise ActionError(
-            title="Release canceled",
-            message=f"The release was canceled while waiting for phase '{phase.name}' to be {goal.value} "
-            f"(after {human_duration(waited)}).",
-            hint="Start a new release for the flag in LaunchDarkly, then run again.",
-            exit_code=ExitCode.NOT_REACHED,
-        )
+        raise errors.release_canceled(phase.name, waited=waited)
     if phase.state is PhaseState.PAUSED:
-        raise ActionError(
-            title="Phase paused",
-            message=f"Phase '{phase.name}' is Paused, so it will not become {goal.value} by itself "
-            f"(after {human_duration(waited)}).",
-            hint="Resume the phase in LaunchDarkly, then run again.",
-            exit_code=ExitCode.NOT_REACHED,
-        )
+        raise errors.phase_paused(phase.name, goal.value, waited)

@@ -1,0 +1,162 @@
+"""When to try a call again, how long to wait first, and the loop that does it.
+
+An answer is final, or one of three kinds worth another try: rate limited (wait at least what
+the server asked, from ``Retry-After`` or ``X-Ratelimit-Reset``), a conflict (back off), or
+uncertain (a 5xx or no answer at all: the call may have taken effect, so a call that is not safe
+to repeat looks before it repeats). Every wait is bounded three ways: the attempts allowed, a
+waiting budget per call, and the caller's own deadline.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from enum import Enum
+from typing import Any, NamedTuple
+
+from .clock import Clock
+from .errors import DeadlinePassed
+from .transport import Answer
+
+
+class RetryKind(Enum):
+    RATE_LIMITED = "rate-limited"
+    BACK_OFF = "back off"
+    UNCERTAIN = "uncertain"
+
+
+def classify(status: int | None) -> RetryKind | None:
+    """How an answer with ``status`` (None: no answer at all) is retried; None when it is final."""
+    if status is None or 500 <= status < 600:
+        return RetryKind.UNCERTAIN
+    return {409: RetryKind.BACK_OFF, 429: RetryKind.RATE_LIMITED}.get(status)
+
+
+class RetryPolicy(NamedTuple):
+    """How hard to try. ``max_retries`` counts retries, so a call makes up to that many + 1.
+
+    ``timeout`` bounds each attempt in all (connecting, the headers and the whole body), not
+    only each read from the socket: a server that trickles its answer cannot hold a step.
+    """
+
+    max_retries: int
+    timeout: float
+    backoff_base: float = 0.5
+    backoff_cap: float = 16.0
+    rate_limit_default_wait: float = 10.0
+    total_wait_cap: float = 180.0
+    jitter: Callable[[float, float], float] = random.uniform
+
+
+class Attempt(NamedTuple):
+    """What one try ended with: an answer, or the words for why there was none."""
+
+    answer: Answer | None
+    failure: str = ""
+
+    @property
+    def status(self) -> int | None:
+        return self.answer.status if self.answer is not None else None
+
+
+class Rechecked(NamedTuple):
+    """What a look after an uncertain failure found: the call took effect after all."""
+
+    value: Any
+
+
+class RetriesUsedUp(Exception):
+    """The attempts or the waiting budget ran out; ``last`` is the final attempt."""
+
+    def __init__(self, last: Attempt, reason: str, attempts: int):
+        super().__init__(reason)
+        self.last = last
+        self.reason = reason
+        self.attempts = attempts
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds the server asked us to wait, from ``Retry-After`` or ``X-Ratelimit-Reset``.
+
+    Absurd values (NaN, infinity, hundreds of digits) are read as "no advice" or "very long";
+    the per-call waiting budget then decides.
+    """
+    retry_after = headers.get("Retry-After")
+    if retry_after:
+        try:
+            seconds = float(retry_after)
+            return None if math.isnan(seconds) else max(0.0, seconds)
+        except ValueError:
+            try:
+                return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
+            except (TypeError, ValueError, OverflowError):
+                pass
+    reset = headers.get("X-Ratelimit-Reset")
+    if reset and reset.isdigit() and len(reset) <= 16:
+        # Epoch milliseconds; a time in the past (clock skew) means "now".
+        return max(0.0, int(reset) / 1000.0 - now)
+    return None
+
+
+def wait_before_retry(
+    policy: RetryPolicy, kind: RetryKind, attempt: Attempt, number: int, now: float
+) -> float:
+    """Seconds to wait after try ``number`` (from 1) ended as ``attempt``."""
+    if kind is RetryKind.RATE_LIMITED and attempt.answer is not None:
+        told = rate_limit_wait(attempt.answer.headers, now)
+        floor = policy.rate_limit_default_wait if told is None else told
+        # At least what the server asked for; jitter on top so parallel jobs spread out.
+        return floor + policy.jitter(0.0, min(1.0, 0.1 * floor + 0.25))
+    ceiling = min(policy.backoff_cap, policy.backoff_base * 2 ** (number - 1))
+    return policy.jitter(ceiling / 2, ceiling)
+
+
+class Retrier:
+    """Tries a call until its answer is final, and says each retry in one line."""
+
+    def __init__(self, policy: RetryPolicy, clock: Clock, say: Callable[[str], None]):
+        self.policy = policy
+        self._clock = clock
+        self._say = say
+
+    def run(
+        self,
+        try_once: Callable[[int, float | None], Attempt],
+        *,
+        what: str,
+        describe: Callable[[Attempt], str],
+        until: float | None = None,
+        recheck: Callable[[], Any] | None = None,
+    ) -> Attempt | Rechecked:
+        """The final attempt, or what ``recheck`` found after an uncertain one.
+
+        ``try_once(number, until)`` makes try ``number``. ``until`` is the caller's deadline on
+        the clock's monotonic time: a retry that would end after it raises DeadlinePassed.
+        ``recheck``, for a call that is not safe to repeat, is asked after an uncertain failure
+        whether the call took effect after all; what it returns (if not None) ends the call.
+        Raises RetriesUsedUp when the attempts or the waiting budget run out.
+        """
+        policy, clock = self.policy, self._clock
+        budget_end = clock.monotonic() + policy.total_wait_cap
+        attempts = policy.max_retries + 1
+        for number in range(1, attempts + 1):
+            attempt = try_once(number, until)
+            kind = classify(attempt.status)
+            if kind is None:
+                return attempt
+            reason = describe(attempt)
+            wait = wait_before_retry(policy, kind, attempt, number, clock.time())
+            now = clock.monotonic()
+            if number == attempts or now + wait > budget_end:
+                break  # retries used up: the call failed, whatever deadline the caller had
+            if until is not None and now + wait >= until:
+                raise DeadlinePassed(f"{what}: {reason}")
+            self._say(f"{what}: {reason}; retrying in {wait:.1f}s (attempt {number + 1} of {attempts})")
+            clock.sleep(wait)
+            if kind is RetryKind.UNCERTAIN and recheck is not None:
+                found = recheck()
+                if found is not None:
+                    return Rechecked(found)
+        raise RetriesUsedUp(attempt, reason, number)
