@@ -8,10 +8,12 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# The virtual environment is rebuilt whenever a lock changes.
-$(STAMP): requirements/dev.txt requirements/runtime.txt
+# The virtual environment is rebuilt whenever a lock or the project's metadata changes. The
+# project itself is installed in place, for the `ld-release-phase` command and `python -m`.
+$(STAMP): requirements/dev.txt requirements/runtime.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	touch $(STAMP)
 
 demo: $(STAMP)

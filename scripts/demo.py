@@ -2,7 +2,8 @@
 
 Starts the stand-in on loopback with a three-phase release, then runs ``entrypoint.py`` in a
 child process a few times (environment variables only, as in a workflow) and shows each run's
-log, its exit code, and the outputs read back from ``$GITHUB_OUTPUT``.
+log as a run's page shows it (each call a folded group, notices and errors labelled), its exit
+code, and the outputs read back from ``$GITHUB_OUTPUT``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tools")]
 
-from harness import TOKEN, ActionRun, action_defaults, run_entrypoint  # noqa: E402
+from harness import TOKEN, ActionRun, action_defaults, as_github_shows, run_entrypoint  # noqa: E402
 from standin import StandIn  # noqa: E402
 
 SCENARIOS = [
@@ -40,8 +41,8 @@ SHOWN_SUMMARY = 3
 
 def show(title: str, run: ActionRun) -> None:
     print(f"\n=== {title}")
-    print("--- log (as the runner receives it)")
-    for line in run.stdout.splitlines():
+    print("--- log (as a run's page shows it; ▸ is a folded group)")
+    for line in as_github_shows(run.stdout):
         print(f"  {line}")
     print(f"--- exit code {run.returncode}; outputs:")
     for name, value in run.outputs.items():

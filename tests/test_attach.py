@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from expect import assert_clean_success
+from expect import assert_clean_failure, assert_clean_success
 from harness import TOKEN, FakeClock, inputs_for, run_entrypoint, run_in_process
 from standin import DEMO_PIPELINE, Fault, StandIn
 
@@ -125,6 +125,8 @@ def test_a_dry_run_shows_the_attach_and_sends_nothing(new_flag: StandIn, tmp_pat
     assert '"releasePipelineKey": "standard-pipeline"' in log
     assert (run.outputs["release-created"], run.outputs["changed"], run.outputs["started"]) == ("false",) * 3
     assert run.outputs["phase-id"] == ""
+    assert (run.outputs["release"], run.outputs["audiences"]) == ("null", "null")  # still JSON
+    assert json.loads(run.outputs["release"]) is None
     assert "nothing was changed" in run.annotations("notice")[0].message
 
 
@@ -176,3 +178,38 @@ def test_the_stand_in_refuses_to_attach_a_flag_that_has_a_release(any_standin: S
     )
 
     assert answer.status_code == 400
+
+
+def _attach_elsewhere_on_the_second_read(standin: StandIn, gets: int) -> None:
+    """Another job puts the flag on another pipeline while this step's attach is in flight."""
+    if gets == 2:
+        standin.add_pipeline("demo", "other-pipe")
+        standin.releases[("demo", NEW_FLAG)] = standin.pipelines[("demo", "other-pipe")]()
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault(drop=True, method="PUT"), Fault(409, method="PUT")], ids=["drop", "409"]
+)
+def test_a_release_on_another_pipeline_found_after_a_failed_attach_is_refused_without_a_write(
+    new_flag: StandIn, tmp_path: Path, fault: Fault
+) -> None:
+    new_flag.fail_next(fault)
+    new_flag.on_get = _attach_elsewhere_on_the_second_read
+
+    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
+
+    assert_clean_failure(run, 2, "Invalid input 'release-pipeline'", "'other-pipe', not 'standard-pipeline'")
+    assert [r.method for r in new_flag.requests] == ["GET", "PUT", "GET"]  # read again, not repeated
+    assert phase_puts(new_flag) == []
+
+
+def test_a_conflict_on_the_attach_is_read_again_before_anything_is_repeated(
+    new_flag: StandIn, tmp_path: Path
+) -> None:
+    new_flag.fail_next(Fault(409, method="PUT", applied=True))
+
+    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
+
+    assert_clean_success(run)
+    assert len(attaches(new_flag)) == 1  # the conflict's read found the release: no second attach
+    assert [r.method for r in new_flag.requests] == ["GET", "PUT", "GET", "PUT"]

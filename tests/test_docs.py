@@ -15,7 +15,7 @@ from ld_release_phase.cli import build_parser
 from ld_release_phase.errors import EXIT_CODE_MEANINGS
 from ld_release_phase.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
 
-from harness import ROOT, TOKEN, FakeClock, action_defaults, run_in_process
+from harness import ROOT, TOKEN, FakeClock, action_defaults, as_github_shows, run_in_process
 from standin import StandIn
 
 BASE = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "phase": "QA"}
@@ -214,24 +214,6 @@ def test_the_readme_exit_code_table_is_the_exit_code_enum() -> None:
     assert codes == [int(code) for code in EXIT_CODE_MEANINGS]
 
 
-def _as_github_shows(stdout: str) -> list[str]:
-    """The log as a run's page shows it: groups folded to their title, notices labelled."""
-    shown, folded = [], False
-    for line in stdout.splitlines():
-        if line.startswith("::add-mask::"):
-            continue
-        if line.startswith("::group::"):
-            shown.append("▸ " + line.removeprefix("::group::"))
-            folded = True
-        elif line.startswith("::endgroup::"):
-            folded = False
-        elif line.startswith("::notice"):
-            shown.append("Notice: " + line.split("::", 2)[2])
-        elif not folded:
-            shown.append(line)
-    return shown
-
-
 def test_the_readme_s_sample_log_is_what_the_action_prints(live_standin: StandIn, tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     sample = (
@@ -252,4 +234,41 @@ def test_the_readme_s_sample_log_is_what_the_action_prints(live_standin: StandIn
         return [re.sub(r"([0-9a-f]{8})-[0-9a-f-]{27}|([0-9a-f]{8})-…", r"\1\2-…", line) for line in lines]
 
     assert run.returncode == 0, run.stdout
-    assert normalised(_as_github_shows(run.stdout)) == normalised(sample.splitlines())
+    assert normalised(as_github_shows(run.stdout)) == normalised(sample.splitlines())
+
+
+def _named_tests(text: str) -> list[tuple[str, str]]:
+    """Each ``file.py::test_name`` the text names; a bare ``::test_name`` is in the file named last."""
+    named, current = [], ""
+    for match in re.finditer(r"`(test_\w+\.py)?(?:::(test_\w+))?`", text):
+        file, test = match.group(1), match.group(2)
+        current = file or current
+        if test:
+            named.append((current, test))
+    return named
+
+
+def test_every_test_the_readme_names_exists() -> None:
+    readme = (ROOT / "README.md").read_text()
+    named = _named_tests(readme)
+
+    assert len(named) >= 30
+    missing = [
+        f"{file}::{test}"
+        for file, test in named
+        if not re.search(rf"^def {test}\(", (ROOT / "tests" / file).read_text(), re.M)
+    ]
+    assert missing == []
+
+
+def test_the_readme_s_sample_error_is_what_the_action_prints(standin: StandIn, tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    sample = (
+        readme.split("and a close match when there is one:", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    )
+
+    run = run_in_process(BASE | {"base-uri": standin.url, "wait-for": "strated"}, tmp_path, FakeClock())
+
+    assert run.returncode == 2
+    shown = as_github_shows(run.stdout)
+    assert shown[-len(sample.splitlines()) :] == sample.splitlines()

@@ -8,12 +8,14 @@ keep the step from reporting what it did.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from expect import assert_clean
-from harness import ActionRun, inputs_for, run_entrypoint
+from harness import ENTRYPOINT, TOKEN, ActionRun, inputs_for, parse_output_file, run_entrypoint, runner_env
 from standin import StandIn
 
 
@@ -86,3 +88,66 @@ def test_no_home_and_no_tmpdir_are_not_needed(live_standin: StandIn, tmp_path: P
 
     assert_plain(run, 0)
     assert run.outputs["started"] == "true"
+
+
+def test_a_failing_summary_with_hostile_text_and_the_token_ends_cleanly(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    live_standin.phase("demo", "new-checkout", "Testing")["_name"] = f"Testing {TOKEN}\n::warning::forged"
+
+    run = run_entrypoint(
+        inputs_for(live_standin.url, phase="next"),
+        tmp_path,
+        {"GITHUB_STEP_SUMMARY": str(tmp_path / "no" / "file")},
+    )
+
+    assert_plain(run, 0)  # the PUT went through: an unwritable summary does not undo that
+    assert run.outputs["started"] == "true"
+    assert [w.properties["title"] for w in run.annotations("warning")] == ["Step summary not written"]
+
+
+def test_a_log_that_refuses_writes_does_not_change_the_result(live_standin: StandIn, tmp_path: Path) -> None:
+    env = runner_env(inputs_for(live_standin.url), tmp_path)
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, str(ENTRYPOINT)],
+            check=False,
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert parse_output_file((tmp_path / "output.txt").read_text())["started"] == "true"
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_the_log_is_written_in_any_output_encoding(
+    live_standin: StandIn, tmp_path: Path, encoding: str
+) -> None:
+    live_standin.phase("demo", "new-checkout", "Testing")["_name"] = "Prüfung 🚦"
+
+    run = run_entrypoint(
+        inputs_for(live_standin.url, phase="next"),
+        tmp_path,
+        {"PYTHONIOENCODING": encoding},
+        encoding=encoding,
+    )
+
+    assert_plain(run, 0)
+    assert run.outputs["phase-name"] == "Prüfung 🚦"  # the outputs file is UTF-8 whatever the log's encoding
+    assert any("Pr" in line and "fung" in line for line in run.log_lines)
+
+
+def test_an_access_token_input_of_white_space_falls_back_to_ld_access_token(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    run = run_entrypoint(
+        inputs_for(live_standin.url, access_token="  \n "), tmp_path, {"LD_ACCESS_TOKEN": TOKEN}
+    )
+
+    assert_plain(run, 0)
+    assert {r.headers["authorization"] for r in live_standin.requests} == {TOKEN}

@@ -83,7 +83,9 @@ def test_wait_for_started_returns_at_once_when_met(standin: StandIn, tmp_path: P
     assert run.returncode == 0
     assert clock.sleeps == []
     assert [r.method for r in standin.requests] == ["GET", "PUT"]
-    assert "The phase was already started; no waiting needed." in run.summary
+    # The notice says what the step did, once; nothing about a wait that never happened.
+    assert [n.message for n in run.annotations("notice")] == ["Phase 'Testing': NotStarted → Started."]
+    assert not any("already" in line or "Waiting" in line for line in run.log_lines)
 
 
 def test_wait_for_complete_polls_until_the_phase_completes(live_standin: StandIn, tmp_path: Path) -> None:
@@ -125,10 +127,10 @@ def test_wait_that_never_completes_fails_near_its_timeout_having_polled(
 
     assert run.returncode == 6
     assert sum(clock.sleeps) == 60.0
-    # Polls every 15s before the deadline; at the deadline the wait ends without another call.
-    assert len([r for r in standin.requests if r.method == "GET"]) == 1 + 3
+    # Polls every 15s, the last one at the deadline itself.
+    assert len([r for r in standin.requests if r.method == "GET"]) == 1 + 4
     assert run.error.properties["title"] == "Timed out waiting for the phase"
-    assert "was not complete after 1m (3 polls); its last status was Started" in run.error.message
+    assert "was not complete after 1m (4 polls); its last status was Started" in run.error.message
     assert run.outputs == {}
 
 
@@ -217,9 +219,9 @@ def test_step_summary_shows_every_phase_the_target_and_the_change(standin: Stand
     rows = [line for line in run.summary.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert [row.split("|")[2].strip() for row in rows] == ["Testing", "QA", "Production"]
     assert [row.split("|")[1].strip() for row in rows] == ["", "➡️", ""]
-    assert "Production EU (prod-eu), Production US (prod-us)" in rows[2]
+    assert "Production EU (prod-eu): ready-to-start, Production US (prod-us): ready-to-start" in rows[2]
     assert "Phase 'QA': NotStarted → Started." in run.summary
-    assert "The phase was already started; no waiting needed." in run.summary
+    assert "already" not in run.summary
     assert TOKEN not in run.summary
 
 
@@ -376,3 +378,140 @@ def test_a_poll_whose_retries_run_out_is_an_api_failure_not_a_timeout(
 
     assert run.returncode == 5
     assert "failed after 1 attempt: HTTP 500" in run.error.message
+
+
+def _accepted_but_not_yet_started(standin: StandIn, start_on_get: int) -> None:
+    """LaunchDarkly takes the PUT but still shows the phase ready; it starts at a later read."""
+    unchanged = json.dumps(standin.served(standin.releases[("demo", "new-checkout")])).encode()
+    standin.fail_next(Fault(200, unchanged, method="PUT"))
+
+    def start_it(server: StandIn, gets: int) -> None:
+        if gets == start_on_get:
+            server.start_phase("Testing")
+
+    standin.on_get = start_it
+
+
+@pytest.mark.parametrize(("interval", "timeout"), [("1s", "1s"), ("1h", "3s"), ("30s", "20s")])
+def test_a_wait_reads_the_release_at_its_deadline_whatever_the_interval(
+    live_standin: StandIn, tmp_path: Path, interval: str, timeout: str
+) -> None:
+    _accepted_but_not_yet_started(live_standin, start_on_get=2)
+    clock = FakeClock()
+
+    run = run_in_process(
+        inputs_for(live_standin.url, wait_for="started", poll_interval=interval, wait_timeout=timeout),
+        tmp_path,
+        clock,
+    )
+
+    assert_clean(run, 0)
+    assert clock.sleeps == [float(timeout.removesuffix("s"))]  # one read, at the deadline
+    assert (run.outputs["started"], run.outputs["status"]) == ("true", "active")
+    assert (
+        "Waited" in run.annotations("notice")[0].message
+        and "(1 poll)" in run.annotations("notice")[0].message
+    )
+
+
+def test_a_wait_that_times_out_has_read_the_release_at_least_once(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    _accepted_but_not_yet_started(live_standin, start_on_get=99)
+    clock = FakeClock()
+
+    run = run_in_process(
+        inputs_for(live_standin.url, wait_for="started", poll_interval="1h", wait_timeout="3s"),
+        tmp_path,
+        clock,
+    )
+
+    assert_clean(run, 6)
+    assert "(1 poll); its last status was ready-to-start" in run.error.message
+    assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]
+
+
+def test_while_waiting_the_wait_deadline_governs_a_rate_limit_longer_than_the_call_budget(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+
+    def rate_limit_the_first_poll(server: StandIn, gets: int) -> None:
+        if gets == 1:
+            server.fail_next(Fault(429, headers={"Retry-After": "600"}, method="GET"))
+
+    standin.on_get = rate_limit_the_first_poll
+
+    run = run_in_process(
+        inputs_for(standin.url, wait_for="complete", wait_timeout="5m", poll_interval="1m"), tmp_path, clock
+    )
+
+    assert_clean(run, 6)  # the wait ends: not a failed call (exit 5)
+    assert run.error.properties["title"] == "Timed out waiting for the phase"
+    assert sum(clock.sleeps) <= 300.0
+
+
+def test_a_canceled_release_is_reported_as_canceled_before_the_phase_is_looked_up(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    live_standin.advance_to("Production")
+    live_standin.start_phase("Production")
+    release = live_standin.releases[("demo", "new-checkout")]
+    for phase in release["phases"]:
+        phase["complete"] = True
+    release["_canceledAt"] = 1_700_000_000_000
+
+    run = run_entrypoint(inputs_for(live_standin.url, phase="next"), tmp_path)
+
+    assert_clean(run, 6)
+    assert run.error.properties["title"] == "Release canceled"
+    assert live_standin.writes == []
+
+
+def test_while_waiting_the_log_says_each_change_and_progress_at_most_once_a_minute(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+
+    quiet = run_in_process(
+        inputs_for(live_standin.url, wait_for="complete", wait_timeout="5m", poll_interval="15s"),
+        tmp_path / "a",
+        clock,
+    )
+    reads = len([r for r in live_standin.requests if r.method == "GET"])
+    live_standin.add_release("demo", "new-checkout")
+    debug = run_in_process(
+        inputs_for(live_standin.url, wait_for="complete", wait_timeout="1m", poll_interval="15s"),
+        tmp_path / "b",
+        FakeClock(),
+        {"RUNNER_DEBUG": "1"},
+    )
+
+    assert quiet.returncode == 6
+    progress = [line for line in quiet.log_lines if line.startswith("Phase 'Testing' is still")]
+    assert progress == [f"Phase 'Testing' is still active after {m}m of 5m." for m in (1, 2, 3, 4, 5)]
+    # 20 polls, but only the step's own two calls are shown as calls.
+    assert reads == 1 + 20
+    assert len(quiet.annotations("group")) == 2
+    assert len(debug.annotations("group")) == 2 + 4  # with debug logging, each poll too
+
+
+def test_an_approval_audience_is_reported_as_launchdarkly_sends_it_and_started_means_only_active(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    live_standin.start_phase("Testing")
+    qa = live_standin.phase("demo", "new-checkout", "QA")
+    assert qa["_audiences"][0]["configuration"]["requireApproval"] is True
+
+    run = run_in_process(inputs_for(live_standin.url, phase="QA", wait_for="started"), tmp_path, FakeClock())
+
+    assert_clean(run, 0)
+    # The phase is active at once and the audience stays ready-to-start, as recorded: the
+    # action reports both as they are and claims nothing about an approval.
+    assert (run.outputs["status"], run.outputs["started"]) == ("active", "true")
+    assert json.loads(run.outputs["audiences"]) == [
+        {"id": qa["_audiences"][0]["_id"], "name": "QA", "environment": "qa", "status": "ready-to-start"}
+    ]
+    assert "Audiences of phase 'QA', as LaunchDarkly reports them: QA (qa): ready-to-start." in run.log_lines
+    assert "QA (qa): ready-to-start" in run.summary
+    assert "approv" not in run.annotations("notice")[0].message

@@ -20,6 +20,7 @@ LAYERS = [
     {"report"},
     {"action"},
     {"cli"},
+    {"__main__"},
 ]
 
 

@@ -48,7 +48,7 @@ def test_a_token_with_a_non_ascii_character_is_an_input_error(standin: StandIn, 
     assert standin.requests == []
 
 
-def test_a_release_too_big_for_an_output_leaves_that_output_empty_and_says_so(
+def test_a_release_too_big_for_an_output_is_null_and_the_log_says_so(
     standin: StandIn, tmp_path: Path
 ) -> None:
     standin.releases[("demo", "new-checkout")]["releasePipelineDescription"] = "d" * (3 * 1024 * 1024)
@@ -56,10 +56,10 @@ def test_a_release_too_big_for_an_output_leaves_that_output_empty_and_says_so(
     run = run_entrypoint(inputs_for(standin.url), tmp_path)
 
     assert_clean(run, 0)
-    assert run.outputs["release"] == ""
+    assert run.outputs["release"] == "null"  # still JSON: fromJSON() gives null, not an error
     assert run.outputs["started"] == "true"
     assert (tmp_path / "output.txt").stat().st_size < 1024 * 1024
-    assert any(line.startswith("Output 'release' is left empty") for line in run.log_lines)
+    assert any(line.startswith("Output 'release' is left null") for line in run.log_lines)
 
 
 def test_huge_text_from_launchdarkly_is_cut_everywhere_it_is_shown(standin: StandIn, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from expect import assert_clean, assert_clean_failure
+from expect import assert_clean, assert_clean_failure, assert_clean_success
 from harness import TOKEN, ActionRun, FakeClock, inputs_for, run_entrypoint, run_in_process
 from standin import Fault, StandIn
 
@@ -282,3 +282,63 @@ def test_a_lone_surrogate_from_launchdarkly_is_shown_not_crashed_on(standin: Sta
     assert ok.outputs["phase-name"] == "Testing \ufffd"
     assert_clean(failed, 5)
     assert "bad \ufffd" in failed.error.message
+
+
+def _start_testing_then_qa(server: StandIn, gets: int) -> None:
+    """Another job moves the release on while this step's PUT is in flight."""
+    if gets == 2:
+        server.start_phase("Testing")
+        server.start_phase("QA")
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault(409, method="PUT"), Fault(drop=True, method="PUT")], ids=["409", "drop"]
+)
+def test_a_phase_moved_on_meanwhile_is_read_again_and_left_alone(
+    live_standin: StandIn, tmp_path: Path, fault: Fault
+) -> None:
+    live_standin.fail_next(fault)
+    live_standin.on_get = _start_testing_then_qa
+
+    run = run_in_process(inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock())
+
+    assert_clean_success(run)
+    assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]  # no second PUT
+    assert (run.outputs["status"], run.outputs["changed"], run.outputs["started"]) == (
+        "completed",
+        "false",
+        "true",
+    )
+    assert run.annotations("notice")[0].message == "Phase 'Testing' is already completed; nothing to change."
+
+
+def test_a_put_that_landed_before_a_conflict_is_read_again_not_repeated(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    live_standin.fail_next(Fault(409, method="PUT", applied=True))
+
+    run = run_in_process(inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock())
+
+    assert_clean_success(run)
+    assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]
+    assert (run.outputs["status"], run.outputs["changed"]) == ("active", "true")
+    assert "Read again: phase 'Testing' is now active, so nothing is sent again." in run.log_lines
+
+
+def test_changed_is_false_when_launchdarklys_answer_does_not_show_the_start(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    unchanged = json.dumps(live_standin.served(live_standin.releases[("demo", "new-checkout")])).encode()
+    live_standin.fail_next(Fault(200, unchanged, method="PUT"))  # accepted, but still ready-to-start
+
+    run = run_in_process(inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock())
+
+    assert_clean_success(run)
+    assert (run.outputs["changed"], run.outputs["started"], run.outputs["status"]) == (
+        "false",
+        "false",
+        "ready-to-start",
+    )
+    assert run.annotations("notice")[0].message == (
+        "Phase 'Testing': LaunchDarkly took the start, and shows the phase ready-to-start."
+    )

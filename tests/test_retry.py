@@ -37,12 +37,12 @@ def retrier(said: list[str], policy: RetryPolicy = POLICY) -> tuple[Retrier, Fak
     return Retrier(policy, clock, said.append), clock
 
 
-def tries(*attempts: Attempt) -> tuple[list[int], Callable[[int, float | None], Attempt]]:
+def tries(*attempts: Attempt) -> tuple[list[int], Callable[[int], Attempt]]:
     """A try_once that answers each of ``attempts`` in turn, and the try numbers it was asked for."""
     asked: list[int] = []
     queue: Iterator[Attempt] = iter(attempts)
 
-    def try_once(number: int, until: float | None) -> Attempt:
+    def try_once(number: int) -> Attempt:
         asked.append(number)
         return next(queue)
 

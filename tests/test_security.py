@@ -3,6 +3,7 @@ output, or reveal the token."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -391,3 +392,31 @@ def test_a_phase_id_of_dots_is_refused_not_sent(standin: StandIn, tmp_path: Path
     assert_clean(run, 5)
     assert "cannot be sent in a URL path" in run.error.message
     assert standin.writes == []
+
+
+def _encodings_of(token: str) -> list[str]:
+    raw = token.encode()
+    return [
+        base64.b64encode(raw).decode(),
+        base64.b64encode(b"user:" + raw).decode(),  # the token at another byte alignment
+        base64.b64encode(b"x" + raw + b"tail").decode(),
+        "".join(f"%{byte:02X}" for byte in raw),
+        "".join(f"%{byte:02x}" for byte in raw),
+    ]
+
+
+@pytest.mark.parametrize("shape", range(5), ids=["base64", "base64+5", "base64+1", "%XX", "%xx"])
+def test_the_token_echoed_in_an_encoding_the_runner_masks_is_redacted_everywhere(
+    standin: StandIn, tmp_path: Path, shape: int
+) -> None:
+    encoded = _encodings_of(TOKEN)[shape]
+    standin.phase("demo", "new-checkout", "Testing")["_name"] = f"Testing {encoded}"
+    standin.releases[("demo", "new-checkout")]["releasePipelineDescription"] = encoded
+
+    run = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path, {"RUNNER_DEBUG": "1"})
+
+    assert run.returncode == 0, run.stdout
+    shown = run.everything()
+    assert TOKEN[4:20] not in shown
+    # Of the encoded token, at most the characters that also encode its neighbours are left.
+    assert not any(encoded[i : i + 12] in shown for i in range(len(encoded) - 12))

@@ -216,13 +216,15 @@ def run_entrypoint(
     python: str = sys.executable,
     script: Path = ENTRYPOINT,
     args: Sequence[str] = (),
+    encoding: str = "utf-8",
 ) -> ActionRun:
-    """Run ``entrypoint.py`` in a child process with nothing but the runner's environment."""
+    """Run ``entrypoint.py`` in a child process with nothing but the runner's environment;
+    its log is read in ``encoding``."""
     result = subprocess.run(
         [python, str(script), *args],
         env=runner_env(inputs, tmp, extra_env),
         capture_output=True,
-        text=True,
+        encoding=encoding,
         timeout=120,
         check=False,
         cwd=tmp,
@@ -259,3 +261,31 @@ def inputs_for(url: str, **overrides: str) -> dict[str, str]:
     }
     inputs |= {name.replace("_", "-"): value for name, value in overrides.items()}
     return inputs
+
+
+def as_github_shows(stdout: str) -> list[str]:
+    """The log as a run's page shows it: each group folded to its title (``▸``), annotations as
+    ``Notice:``, ``Warning:`` or ``Error:`` and their message, masks and fences unseen."""
+    shown: list[str] = []
+    folded, fence = False, None
+    for line in stdout.splitlines():
+        if fence is not None:
+            if line == fence:
+                fence = None
+            elif not folded:
+                shown.append(line)
+            continue
+        match = _COMMAND.match(line.lstrip())
+        name, message = (match.group(1), _unescape_data(match.group(3))) if match else ("", "")
+        if name == "stop-commands":
+            fence = f"::{message}::"
+        elif name == "group":
+            shown.append("▸ " + message)
+            folded = True
+        elif name == "endgroup":
+            folded = False
+        elif name in ("notice", "warning", "error"):
+            shown += f"{name.title()}: {message}".splitlines()
+        elif not match and not folded:
+            shown.append(line)
+    return shown

@@ -1,17 +1,19 @@
 """Entry point. As the action, the inputs come from ``INPUT_*``; as a command, from flags.
 
-With no arguments (how the runner starts the container) it is the action: inputs from the
-environment, the log and outputs in the runner's formats. With arguments it is a command, in a
-terminal or a workflow's ``run:`` step alike: inputs from flags, the token from
-``$LD_ACCESS_TOKEN``, a plain log on stderr and the outputs as JSON on stdout.
+With no arguments and the runner's ``INPUT_*`` variables (how the runner starts the container)
+it is the action: the log and outputs in the runner's formats. With arguments it is the command
+``ld-release-phase``, in a terminal or a workflow's ``run:`` step alike: inputs from flags, the
+token from ``$LD_ACCESS_TOKEN``, a plain log on stderr, and one JSON object on stdout (the
+outputs, or the failure). With neither, it shows how to use it.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import ACTION_NAME, __version__, errors
 from .action import carry_out, make_client, report
@@ -19,17 +21,23 @@ from .clock import Clock, SystemClock
 from .errors import EXIT_CODE_MEANINGS, TOKEN_ENV, TOKEN_INPUT, ActionError, ExitCode
 from .inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
 from .report import failure_summary
-from .runner import Runner
+from .runner import Runner, Verbosity
 
 if TYPE_CHECKING:
     import argparse
+
 # Flags that may stand alone: "--dry-run" means "--dry-run true".
 _SWITCHES = {"dry-run": "true"}
+_TOKEN_FLAG = f"--{TOKEN_INPUT}"
+
+
+class CommandLineError(Exception):
+    """What argparse would print before exiting; said the command's way instead."""
 
 
 def exit_codes_text() -> str:
     return "exit codes:\n" + "".join(
-        f"  {int(code)}  {meaning}\n" for code, meaning in EXIT_CODE_MEANINGS.items()
+        f"  {int(code):<3}  {meaning}\n" for code, meaning in EXIT_CODE_MEANINGS.items()
     )
 
 
@@ -37,24 +45,37 @@ def build_parser() -> argparse.ArgumentParser:
     """Flags built from the input model: the same names, descriptions and defaults as action.yml."""
     import argparse  # noqa: PLC0415 - only the command pays for importing it
 
-    parser = argparse.ArgumentParser(
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise CommandLineError(message)
+
+    parser = Parser(
         prog=ACTION_NAME,
-        description="Start a phase of a LaunchDarkly release pipeline and print the phase's state as "
-        f"JSON on stdout (the log goes to stderr). The access token is read from ${TOKEN_ENV}.",
+        description="Start a phase of a LaunchDarkly release pipeline. The log goes to stderr; stdout "
+        'gets one JSON object: the phase\'s state, or {"error": ..., "exit-code": N} on failure. '
+        f"The access token is read from ${TOKEN_ENV}.",
         epilog=exit_codes_text(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # a typo must not quietly stand for another flag
     )
     required = parser.add_argument_group("required")
     for name, field in ActionInputs.model_fields.items():
         flag = field.alias or name
-        if flag == TOKEN_INPUT:
-            continue
         described = (field.description or "").replace("`", "").replace("%", "%%")
-        if flag in REQUIRED_INPUTS:
-            required.add_argument(f"--{flag}", dest=flag, default="", metavar="VALUE", help=described)
-            continue
         default = f" (default: {field.default})" if field.default else ""
-        if flag in _SWITCHES:
+        if flag == TOKEN_INPUT:
+            parser.add_argument(
+                _TOKEN_FLAG,
+                dest=TOKEN_INPUT,
+                nargs="?",
+                const="",
+                default=None,
+                metavar="(refused)",
+                help=f"Not accepted: put the token in ${TOKEN_ENV} (flags end up in shell history and ps).",
+            )
+        elif flag in REQUIRED_INPUTS:
+            required.add_argument(f"--{flag}", dest=flag, default="", metavar="VALUE", help=described)
+        elif flag in _SWITCHES:
             parser.add_argument(
                 f"--{flag}",
                 dest=flag,
@@ -66,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             parser.add_argument(f"--{flag}", dest=flag, default="", metavar="VALUE", help=described + default)
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "--verbose", action="store_true", help="Every call's URL, headers and bodies, and each poll."
+    )
+    loudness.add_argument("--quiet", action="store_true", help="Print only errors on stderr.")
     parser.add_argument("--version", action="version", version=f"{ACTION_NAME} {__version__}")
     return parser
 
@@ -77,21 +103,69 @@ def main(
     clock: Clock | None = None,
 ) -> int:
     env = os.environ if env is None else env
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    clock = clock or SystemClock()
     if argv:
-        # --help and usage errors exit here (code 0 and 2), before any token is read.
-        raw = dict(vars(build_parser().parse_args(argv)))
-        raw[TOKEN_INPUT] = env.get(TOKEN_ENV, "")
-        runner = Runner(env, stream, in_workflow=False)
-    else:
-        runner = Runner(env, stream)
-        raw = runner.read_inputs(INPUT_NAMES)
-        # A token given to the container as $LD_ACCESS_TOKEN (e.g. with docker:// and env:).
-        raw[TOKEN_INPUT] = raw[TOKEN_INPUT] or env.get(TOKEN_ENV, "")
-    # Before anything else is printed: hide the token everywhere in the log.
+        return _as_command(argv, env, stream, clock)
+    if not any(name.startswith("INPUT_") for name in env):
+        # Neither the runner's inputs nor flags: a person ran the bare command.
+        problem = "no flags given; --project, --flag and --phase are required"
+        return _fail(Runner(env, stream, in_workflow=False), _command_line_error(problem))
+    runner = Runner(env, stream)
+    raw = runner.read_inputs(INPUT_NAMES)
+    # A token given to the container as $LD_ACCESS_TOKEN (e.g. with docker:// and env:), used
+    # when the input is empty or only white space.
+    raw[TOKEN_INPUT] = raw[TOKEN_INPUT].strip() or env.get(TOKEN_ENV, "")
     if raw[TOKEN_INPUT]:
-        runner.mask(raw[TOKEN_INPUT])
-    return run_step(raw, runner, clock or SystemClock(), as_command=bool(argv))
+        runner.mask(raw[TOKEN_INPUT])  # before anything else is printed
+    return run_step(raw, runner, clock)
+
+
+def _as_command(argv: list[str], env: Mapping[str, str], stream: TextIO | None, clock: Clock) -> int:
+    runner = Runner(env, stream, in_workflow=False)
+    token = env.get(TOKEN_ENV, "")
+    for secret in [token, *_token_flag_values(argv)]:
+        runner.mask(secret)  # before anything else is printed, argparse's errors included
+    parser = build_parser()
+    try:
+        flags, unknown = parser.parse_known_args(argv)
+        if unknown:
+            raise CommandLineError(_unknown_flags(unknown, parser))
+    except CommandLineError as problem:
+        return _fail(runner, _command_line_error(str(problem)))
+    raw = {name: value for name, value in vars(flags).items() if name in INPUT_NAMES and name != TOKEN_INPUT}
+    runner.verbosity = (
+        Verbosity.VERBOSE if flags.verbose else Verbosity.QUIET if flags.quiet else Verbosity.NORMAL
+    )
+    if getattr(flags, TOKEN_INPUT) is not None:
+        return _fail(runner, errors.token_flag_refused())
+    raw[TOKEN_INPUT] = token
+    return run_step(raw, runner, clock, as_command=True)
+
+
+def _command_line_error(problem: str) -> ActionError:
+    return errors.bad_command_line(problem, build_parser().format_usage().strip(), ACTION_NAME)
+
+
+def _token_flag_values(argv: list[str]) -> list[str]:
+    """Whatever was given to ``--access-token``, so that no message can show it."""
+    values = [arg.split("=", 1)[1] for arg in argv if arg.startswith(_TOKEN_FLAG + "=")]
+    values += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == _TOKEN_FLAG]
+    return values
+
+
+def _unknown_flags(unknown: list[str], parser: argparse.ArgumentParser) -> str:
+    """The flags argparse did not know (their values are left out), each with the closest it knows."""
+    known = [option for action in parser._actions for option in action.option_strings]
+    flags = [arg for arg in unknown if arg.startswith("-")]
+    if not flags:
+        return f"unexpected argument {unknown[0]!r}: every value follows its flag, e.g. --phase QA"
+    said = []
+    for arg in flags:
+        flag = arg.split("=", 1)[0]
+        close = difflib.get_close_matches(flag, known, n=1) if flag.startswith("--") else []
+        said.append(f"{arg!r}" + (f" (did you mean {close[0]}?)" if close else ""))
+    return "unknown " + ("flag " if len(said) == 1 else "flags ") + ", ".join(said)
 
 
 def run_step(raw: Mapping[str, str], runner: Runner, clock: Clock, *, as_command: bool = False) -> int:
@@ -118,4 +192,5 @@ def run_step(raw: Mapping[str, str], runner: Runner, clock: Clock, *, as_command
 def _fail(runner: Runner, error: ActionError) -> int:
     runner.error(error.message + (f"\n{error.hint}" if error.hint else ""), title=error.title)
     runner.append_summary(failure_summary(runner.redactor, error))
+    runner.report_failure(error)
     return int(error.exit_code)

@@ -50,6 +50,7 @@ class Exchange(NamedTuple):
     response_headers: dict[str, str]
     request_body: str
     response_body: str
+    poll: bool = False  # one of many reads while waiting: detail only in debug mode
 
 
 class PlannedRequest(NamedTuple):
@@ -115,22 +116,27 @@ class LaunchDarklyClient:
 
     # -- the calls the action makes ---------------------------------------------------------
 
-    def get_release(self, project: str, flag: str, *, until: float | None = None) -> Release:
+    def get_release(
+        self, project: str, flag: str, *, until: float | None = None, poll: bool = False
+    ) -> Release:
         """The flag's release. A 404 (no release) is a :class:`LaunchDarklyRefusal` with status 404.
 
         ``until`` (on this client's monotonic clock) is the caller's deadline: a retry that would
-        end after it raises :class:`DeadlinePassed` instead of waiting.
+        end after it raises :class:`DeadlinePassed` instead of waiting. ``poll`` marks one of a
+        wait's reads.
         """
         path = self.release_path(project, flag)
         try:
-            return self._release_from(self._call("GET", path, None, until=until), "GET", path)
+            payload = self._call("GET", path, None, until=until, poll=poll)
+            return self._release_from(payload, "GET", path)
         except LaunchDarklyRefusal as refused:
             raise errors.no_release(refused, project, flag) from None
 
     def create_release(self, project: str, flag: str, body: dict[str, Any]) -> Release:
         """Put the flag on a release pipeline. Repeating this PUT is safe only while the flag has
-        no release, so after an answer that may have changed something it reads the release
-        first, and takes the one it finds."""
+        no release, so after an answer that may have changed something (no answer, a 5xx, a
+        conflict) it reads the release first, and returns the one it finds: the caller checks
+        it as strictly as a first read."""
         path = self.create_release_path(project, flag)
 
         def created_meanwhile() -> Any:
@@ -149,10 +155,29 @@ class LaunchDarklyClient:
             ) from None
         return self._release_from(payload, "PUT", path)
 
-    def update_phase_status(self, project: str, flag: str, phase_id: str, body: dict[str, Any]) -> Release:
+    def update_phase_status(
+        self,
+        project: str,
+        flag: str,
+        phase_id: str,
+        body: dict[str, Any],
+        *,
+        settled: Callable[[Release], bool] | None = None,
+    ) -> Release:
+        """Set a phase's status. After an answer that may have changed something, the release is
+        read before the PUT is repeated; when ``settled`` finds nothing left to do in it, that
+        release is the answer."""
         path = self.phase_path(project, flag, phase_id)
+        read = self.release_path(project, flag)
+
+        def done_meanwhile(settled: Callable[[Release], bool]) -> Any:
+            payload = self._call("GET", read, None)
+            return payload if settled(self._release_from(payload, "GET", read)) else None
+
+        recheck = (lambda: done_meanwhile(settled)) if settled is not None else None
         try:
-            return self._release_from(self._call("PUT", path, body), "PUT", path)
+            payload = self._call("PUT", path, body, recheck=recheck)
+            return self._release_from(payload, "PUT", path)
         except LaunchDarklyRefusal as refused:
             raise errors.no_phase(refused, project, flag, phase_id) from None
 
@@ -174,13 +199,14 @@ class LaunchDarklyClient:
         *,
         until: float | None = None,
         recheck: Callable[[], Any] | None = None,
+        poll: bool = False,
     ) -> Any:
         """The JSON of a successful answer, after retries; raises the failure otherwise."""
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         what = f"{method} {path}"
         try:
             ended = self._retrier.run(
-                lambda number, deadline: self._try(method, path, data, number, deadline),
+                lambda number: self._try(method, path, data, number, poll=poll),
                 what=what,
                 describe=self._describe,
                 until=until,
@@ -194,15 +220,12 @@ class LaunchDarklyClient:
             return ended.value
         return self._settle(ended, method, path)
 
-    def _try(self, method: str, path: str, data: bytes | None, number: int, until: float | None) -> Attempt:
+    def _try(self, method: str, path: str, data: bytes | None, number: int, *, poll: bool) -> Attempt:
         """One attempt, shown in the log; a failure that no retry can mend is raised at once."""
         started = self._clock.monotonic()
-        policy = self._retrier.policy
-        timeout = policy.timeout if until is None else max(0.0, min(policy.timeout, until - started))
+        headers = self._headers_for(with_body=data is not None)
         try:
-            answer = self._transport.send(
-                method, path, data, self._headers_for(with_body=data is not None), timeout
-            )
+            answer = self._transport.send(method, path, data, headers, self._retrier.policy.timeout)
             attempt = Attempt(answer)
         except TransportFailure as failure:
             cause = self._redactor.cut(failure.detail, 160)
@@ -213,11 +236,21 @@ class LaunchDarklyClient:
             if failure.kind is FailureKind.TOO_LARGE:
                 raise errors.unexpected_answer(f"the answer to {method} {path}: {cause}.") from None
             attempt = Attempt(None, cause)
-        self._log.exchange(self._exchange(method, path, data, number, attempt=attempt, started=started))
+        self._log.exchange(
+            self._exchange(method, path, data, number, attempt=attempt, started=started, poll=poll)
+        )
         return attempt
 
     def _exchange(
-        self, method: str, path: str, data: bytes | None, number: int, *, attempt: Attempt, started: float
+        self,
+        method: str,
+        path: str,
+        data: bytes | None,
+        number: int,
+        *,
+        attempt: Attempt,
+        started: float,
+        poll: bool,
     ) -> Exchange:
         answer = attempt.answer
         return Exchange(
@@ -237,6 +270,7 @@ class LaunchDarklyClient:
             response_body=answer.body.decode("utf-8", "replace")
             if answer and answer.body
             else attempt.failure,
+            poll=poll,
         )
 
     def _settle(self, attempt: Attempt, method: str, path: str) -> Any:

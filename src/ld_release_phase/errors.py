@@ -150,6 +150,26 @@ def invalid_inputs(problems: list[tuple[str, str]]) -> ActionError:
     )
 
 
+def bad_command_line(problem: str, usage: str, program: str) -> ActionError:
+    """The command's flags cannot be read; nothing has been sent."""
+    return ActionError(
+        title="Invalid command line",
+        message=f"{problem}.\n{usage}",
+        hint=f"Run {program} --help for every flag. {NOTHING_SENT}",
+        exit_code=ExitCode.BAD_INPUT,
+    )
+
+
+def token_flag_refused() -> ActionError:
+    return ActionError(
+        title=f"Invalid input {ref(TOKEN_INPUT)}",
+        message=f"--{TOKEN_INPUT} is not accepted: put the token in ${TOKEN_ENV} (flags end up in shell "
+        "history and ps).",
+        hint=f"export {TOKEN_ENV}=api-... {NOTHING_SENT}",
+        exit_code=ExitCode.BAD_INPUT,
+    )
+
+
 def on_another_pipeline(flag: str, current: str, wanted: str) -> ActionError:
     return bad_input(
         "release-pipeline",
@@ -200,11 +220,13 @@ def audiences_not_listed(field: str, phase: str) -> ActionError:
     )
 
 
-def audience_not_matched(field: str, label: str, phase: str, available: str, *, several: bool) -> ActionError:
+def audience_not_matched(
+    field: str, label: str, phase: str, available: str, *, several: bool, suggestion: str = ""
+) -> ActionError:
     problem = "matches more than one audience" if several else "is not an audience"
     return bad_input(
         "audiences",
-        f"{field}: {label} {problem} of phase '{phase}'. Its audiences are: {available}.",
+        f"{field}: {label} {problem} of phase '{phase}'.{suggestion} Its audiences are: {available}.",
         "Use the audienceId of one of these audiences.",
     )
 

@@ -42,7 +42,7 @@ from .parsing import (
     problem,
     span,
 )
-from .text import Redactor
+from .text import Redactor, did_you_mean
 
 DEFAULT_BASE_URI = BASE_URI_PRESETS["commercial"]
 
@@ -333,7 +333,8 @@ class ActionInputs(BaseModel):
         shown = _redactor(info).quote(value)
         if PhaseState.read(value) is not None:
             raise problem(f"{shown} cannot be set: {STATUS_REFUSED}")
-        raise problem(f"must be active (also spelt started or start); got {shown}.")
+        guess = did_you_mean(value.strip(), list(START_WORDS))
+        raise problem(f"must be active (also spelt started or start); got {shown}.{guess}")
 
     @field_validator("audiences", mode="before")
     @classmethod
@@ -381,8 +382,9 @@ class ActionInputs(BaseModel):
         try:
             return WaitFor(folded)
         except ValueError:
+            guess = did_you_mean(folded, [goal.value for goal in WaitFor])
             raise problem(
-                f"must be one of none, started, complete; got {_redactor(info).quote(value)}."
+                f"must be one of none, started, complete; got {_redactor(info).quote(value)}.{guess}"
             ) from None
 
     @field_validator("dry_run", mode="before")

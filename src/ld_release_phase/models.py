@@ -76,11 +76,13 @@ class ReleaseAudience(BaseModel):
     model_config = _LENIENT
 
     # Only what the action decides on or shows; the ``release`` output carries the rest verbatim.
-    # An audience's own ``status`` is not read: the live service leaves it ``ready-to-start``
-    # after its phase has started, so it says nothing about the phase.
     id: str = Field(alias="_id")
     name: str = ""
     environment: dict[str, Any] | None = None
+    # Shown as LaunchDarkly sends it, never decided on: the live service was recorded leaving
+    # an audience ``ready-to-start`` after its phase had started, so it says nothing sure about
+    # the phase, and what it says while an approval is pending is not recorded anywhere.
+    status: str | None = None
 
     @property
     def environment_key(self) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from .text import Redactor, human_duration
+from .text import Redactor, did_you_mean, human_duration
 
 BASE_URI_PRESETS = {
     "commercial": "https://app.launchdarkly.com",
@@ -71,8 +71,11 @@ def parse_base_uri(value: str, redactor: Redactor) -> str:
         raise problem(f"is not a valid URL; got {shown}. {hint}") from None
     if parts.scheme not in ("https", "http") or not host:
         raise problem(f"must be an https:// URL; got {shown}. {hint}")
-    if parts.username is not None or parts.query or parts.fragment:
-        raise problem(f"must not carry credentials, a query or a fragment; got {shown}. {hint}")
+    if parts.username is not None or parts.query or parts.fragment or parts.path not in ("", "/"):
+        raise problem(
+            f"must be LaunchDarkly's address alone, without a path, credentials, a query or a fragment "
+            f"(the action adds /api/v2/... itself); got {shown}. {hint}"
+        )
     if parts.scheme == "http" and not is_loopback(host):
         raise problem(
             f"must not be plain http:// to a remote host (the access token would travel unencrypted); "
@@ -154,7 +157,9 @@ def describe_entry_errors(
         if kind == "extra_forbidden":
             model = models[len(location)]
             title = model.model_config.get("title") or model.__name__
-            said = f"is not a field of {title}. Allowed: {', '.join(model.model_fields)}"
+            allowed = list(model.model_fields)
+            guess = did_you_mean(str(location[-1]), allowed)
+            said = f"is not a field of {title}.{guess} Allowed: {', '.join(allowed)}"
         elif kind == "value_error":
             path = path.rstrip(".")
             said = str(detail["ctx"]["error"]) if "ctx" in detail else detail["msg"]

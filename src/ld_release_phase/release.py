@@ -11,6 +11,7 @@ from typing import Any
 from . import errors
 from .inputs import AudienceInput
 from .models import PhaseState, Release, ReleaseAudience, ReleasePhase
+from .text import did_you_mean
 
 NEXT_PHASE = "next"
 _LIST_LIMIT = 12
@@ -41,7 +42,8 @@ def resolve_phase(release: Release, wanted: str) -> ReleasePhase:
         return folded[0]
     if folded:
         raise errors.phase_ambiguous(release.name, wanted, [phase.id for phase in folded])
-    raise errors.phase_not_found(release.name, wanted, phase_names(release))
+    names = [phase.name for phase in release.phases if phase.name]
+    raise errors.phase_not_found(release.name, wanted, phase_names(release), did_you_mean(wanted, names))
 
 
 def _next_phase(release: Release) -> ReleasePhase:
@@ -76,7 +78,14 @@ def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> s
         label = f"environmentKey '{entry.environmentKey}'"
     if len(matches) == 1:
         return matches[0].id
-    raise errors.audience_not_matched(field, label, phase.name, available, several=bool(matches))
+    guess = ""
+    if not matches and entry.audienceName is not None:
+        guess = did_you_mean(entry.audienceName, [aud.name for aud in phase.audiences])
+    elif not matches and entry.environmentKey is not None:
+        guess = did_you_mean(entry.environmentKey, [aud.environment_key for aud in phase.audiences])
+    raise errors.audience_not_matched(
+        field, label, phase.name, available, several=bool(matches), suggestion=guess
+    )
 
 
 def _by_name(audiences: list[ReleaseAudience], name: str) -> list[ReleaseAudience]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from .client import Exchange, PlannedRequest
 from .errors import ActionError
@@ -35,7 +36,10 @@ OUTPUT_NAMES = (
     "release-version",
     "release-pipeline-key",
     "release",
+    "audiences",
 )
+# The outputs that are JSON documents (``null`` when there is none): read with fromJSON.
+DOCUMENT_OUTPUTS = frozenset({"release", "audiences"})
 _FLAGS = ("started", "complete", "changed", "release-created")
 
 
@@ -43,7 +47,9 @@ _FLAGS = ("started", "complete", "changed", "release-created")
 
 
 class ClientTrafficLog:
-    """Shows the client's calls in the log: a folded group per call, bodies only in debug mode."""
+    """Shows the client's calls: in a workflow a folded group per call (bodies in debug mode),
+    as a command one line per call (every detail with ``--verbose``). A wait's reads show only
+    in debug mode: the wait itself says what changes."""
 
     def __init__(self, runner: Runner):
         self._runner = runner
@@ -54,10 +60,15 @@ class ClientTrafficLog:
 
     def exchange(self, exchange: Exchange) -> None:
         runner = self._runner
+        if exchange.poll and not runner.debug_enabled:
+            return
         answer = f"HTTP {exchange.status}" if exchange.status is not None else "no answer"
         title = f"{exchange.method} {exchange.path} → {answer} in {exchange.elapsed * 1000:.0f} ms"
         if exchange.attempt > 1:
             title += f" (attempt {exchange.attempt})"
+        if not runner.details_shown:
+            runner.info(title)
+            return
         with runner.group(title):
             runner.info(f"{exchange.method} {exchange.url}")
             runner.info("Request headers: " + header_list(exchange.request_headers))
@@ -107,12 +118,14 @@ def pipeline_line(release: Release, target_id: str) -> str:
 # -- sentences ----------------------------------------------------------------------------
 
 
-def change_sentence(phase: ReleasePhase, before: str, *, changed: bool, dry_run: bool) -> str:
+def change_sentence(phase: ReleasePhase, before: str, *, sent: bool, changed: bool, dry_run: bool) -> str:
     where = f"Phase '{phase.name}'"
     if dry_run:
         return f"{where} is {before}; dry run, nothing was changed."
     if changed:
         return f"{where}: {before} → {phase.reported_status}."
+    if sent:
+        return f"{where}: LaunchDarkly took the start, and shows the phase {phase.reported_status}."
     return f"{where} is already {phase.reported_status}; nothing to change."
 
 
@@ -121,37 +134,57 @@ def attach_sentence(pipeline_key: str) -> str:
 
 
 def wait_note(goal: str, waited: float, polls: int) -> str:
-    if polls == 0:
-        return f"The phase was already {goal}; no waiting needed."
     return f"Waited {human_duration(waited)} ({plural(polls, 'poll')}) for the phase to be {goal}."
+
+
+def audiences_line(phase: ReleasePhase) -> str:
+    """Each of the phase's audiences with its own status, as LaunchDarkly sends it."""
+    shown = "; ".join(
+        f"{aud.name} ({aud.environment_key or 'no environment'}): {aud.status or 'no status'}"
+        for aud in phase.audiences or ()
+    )
+    return f"Audiences of phase '{phase.name}', as LaunchDarkly reports them: {shown}."
 
 
 # -- outputs ------------------------------------------------------------------------------
 
 
-def outputs(release: Release, phase: ReleasePhase, *, changed: bool, created: bool) -> dict[str, str]:
+def outputs(release: Release, phase: ReleasePhase, *, changed: bool, created: bool) -> dict[str, Any]:
+    """Every output, typed: the runner writes them as GitHub's strings, or as JSON."""
     following = release.phase_after(phase.id)
     return {
         "status": phase.reported_status,
-        "started": _bool(phase.is_started),
-        "complete": _bool(phase.is_complete),
-        "changed": _bool(changed),
-        "release-created": _bool(created),
+        "started": phase.is_started,
+        "complete": phase.is_complete,
+        "changed": changed,
+        "release-created": created,
         "phase-id": phase.id,
         "phase-name": phase.name,
         "next-phase-id": following.id if following else "",
         "next-phase-name": following.name if following else "",
-        "release-version": "" if release.version is None else str(release.version),
+        "release-version": release.version,
         "release-pipeline-key": release.release_pipeline_key,
-        "release": json.dumps(
-            release.raw or release.model_dump(by_alias=True), separators=(",", ":"), ensure_ascii=False
-        ),
+        "release": release.raw or release.model_dump(by_alias=True),
+        "audiences": audience_list(phase),
     }
 
 
-def planned_attach_outputs() -> dict[str, str]:
-    """The outputs of a dry run that stopped before the phase: nothing started, nothing changed."""
-    return {name: "false" if name in _FLAGS else "" for name in OUTPUT_NAMES}
+def audience_list(phase: ReleasePhase) -> list[dict[str, str | None]] | None:
+    """The phase's audiences as the ``audiences`` output: None when LaunchDarkly sent no list."""
+    if phase.audiences is None:
+        return None
+    return [
+        {"id": aud.id, "name": aud.name, "environment": aud.environment_key or None, "status": aud.status}
+        for aud in phase.audiences
+    ]
+
+
+def planned_attach_outputs() -> dict[str, Any]:
+    """The outputs of a dry run that stopped before the phase: nothing started, nothing changed,
+    no release yet."""
+    return {
+        name: False if name in _FLAGS else None if name in DOCUMENT_OUTPUTS else "" for name in OUTPUT_NAMES
+    } | {"release-version": None}
 
 
 # -- the step summary -----------------------------------------------------------------------
@@ -169,13 +202,14 @@ def summary(
         "",
         markdown(headline),
         "",
-        "| | Phase | Status | Started | Complete | Audiences (environment) |",
+        "| | Phase | Status | Started | Complete | Audiences (environment): status |",
         "|---|---|---|---|---|---|",
     ]
     for phase in release.phases:
         marker = "➡️" if phase.id == target_id else ""
         audiences = ", ".join(
-            f"{markdown(aud.name)} ({markdown(aud.environment_key or '-')})" for aud in phase.audiences or ()
+            f"{markdown(aud.name)} ({markdown(aud.environment_key or '-')}): {markdown(aud.status or '-')}"
+            for aud in phase.audiences or ()
         )
         lines.append(
             f"| {marker} | {markdown(phase.name or phase.id)} | {markdown(phase.reported_status)} | "
@@ -196,10 +230,6 @@ def failure_summary(redactor: Redactor, error: ActionError) -> str:
     if error.hint:
         lines += ["", f"**Fix:** {markdown(error.hint)}"]
     return "\n".join(lines) + "\n\n"
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
 
 
 def _yes(value: bool) -> str:

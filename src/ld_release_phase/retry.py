@@ -62,7 +62,7 @@ class Attempt(NamedTuple):
 
 
 class Rechecked(NamedTuple):
-    """What a look after an uncertain failure found: the call took effect after all."""
+    """What a look after an uncertain failure or a conflict found: nothing is left to send."""
 
     value: Any
 
@@ -123,39 +123,42 @@ class Retrier:
 
     def run(
         self,
-        try_once: Callable[[int, float | None], Attempt],
+        try_once: Callable[[int], Attempt],
         *,
         what: str,
         describe: Callable[[Attempt], str],
         until: float | None = None,
         recheck: Callable[[], Any] | None = None,
     ) -> Attempt | Rechecked:
-        """The final attempt, or what ``recheck`` found after an uncertain one.
+        """The final attempt, or what ``recheck`` found.
 
-        ``try_once(number, until)`` makes try ``number``. ``until`` is the caller's deadline on
-        the clock's monotonic time: a retry that would end after it raises DeadlinePassed.
-        ``recheck``, for a call that is not safe to repeat, is asked after an uncertain failure
-        whether the call took effect after all; what it returns (if not None) ends the call.
-        Raises RetriesUsedUp when the attempts or the waiting budget run out.
+        ``try_once(number)`` makes try ``number``. ``until`` is the caller's deadline on the
+        clock's monotonic time: a retry whose wait would end after it raises DeadlinePassed,
+        whatever the call's own waiting budget says. ``recheck`` is asked, before a call is
+        repeated after an uncertain failure or a conflict, whether there is anything left to do
+        (the call took effect after all, or someone else did the same); what it returns (if not
+        None) ends the call. Raises RetriesUsedUp when the attempts or the waiting budget run out.
         """
         policy, clock = self.policy, self._clock
         budget_end = clock.monotonic() + policy.total_wait_cap
         attempts = policy.max_retries + 1
         for number in range(1, attempts + 1):
-            attempt = try_once(number, until)
+            attempt = try_once(number)
             kind = classify(attempt.status)
             if kind is None:
                 return attempt
             reason = describe(attempt)
+            if number == attempts:
+                break  # retries used up: the call failed, whatever deadline the caller had
             wait = wait_before_retry(policy, kind, attempt, number, clock.time())
             now = clock.monotonic()
-            if number == attempts or now + wait > budget_end:
-                break  # retries used up: the call failed, whatever deadline the caller had
             if until is not None and now + wait >= until:
                 raise DeadlinePassed(f"{what}: {reason}")
+            if now + wait > budget_end:
+                break
             self._say(f"{what}: {reason}; retrying in {wait:.1f}s (attempt {number + 1} of {attempts})")
             clock.sleep(wait)
-            if kind is RetryKind.UNCERTAIN and recheck is not None:
+            if kind is not RetryKind.RATE_LIMITED and recheck is not None:
                 found = recheck()
                 if found is not None:
                     return Rechecked(found)

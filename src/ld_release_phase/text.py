@@ -10,6 +10,7 @@ outside (the inputs, the client) are handed the same redactor.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from urllib.parse import quote as percent_encode
@@ -37,7 +38,7 @@ class Redactor:
         """Redact ``secret`` from all text shown from now on, in every spelling it could take."""
         if len(secret) < MIN_SECRET_LENGTH:
             return
-        forms = {secret, percent_encode(secret, safe=""), json.dumps(secret)[1:-1], escape_markdown(secret)}
+        forms = {secret, json.dumps(secret)[1:-1], escape_markdown(secret), *_encoded_forms(secret)}
         self._secrets.extend(forms - set(self._secrets))
         self._secrets.sort(key=len, reverse=True)  # longest first: a secret's part never splits it
 
@@ -74,6 +75,26 @@ class Redactor:
         return escape_markdown(flat)
 
 
+def _encoded_forms(secret: str) -> set[str]:
+    """The secret as a URL or base64 would carry it, as the runner's own mask knows it.
+
+    Percent-encoded: as URL encoders write it, and with every byte escaped (either case of hex).
+    Base64: a secret inside a longer encoded text starts at one of three byte alignments; for
+    each, the runner's form (padded, as if the secret ended the text) and the part of it that
+    the secret's bytes alone decide, whatever comes after them.
+    """
+    raw = secret.encode()
+    every_byte = "".join(f"%{byte:02X}" for byte in raw)
+    forms = {percent_encode(secret, safe=""), every_byte, every_byte.lower()}
+    for shift in range(3):
+        aligned = raw[shift:] if len(raw) > shift else raw
+        whole = aligned[: len(aligned) - len(aligned) % 3]
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            forms |= {encode(aligned).decode(), encode(whole).decode()}
+    # Too short to be told from ordinary text, an encoded form is left to the runner's mask.
+    return {form for form in forms if len(form) >= 2 * MIN_SECRET_LENGTH}
+
+
 def fold(text: str) -> str:
     """Line breaks and other unprintable characters shown as escapes: one line, whatever came in."""
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
@@ -102,3 +123,18 @@ def human_duration(seconds: float) -> str:
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def closest(word: str, choices: list[str]) -> str | None:
+    """The choice ``word`` was most likely meant to be (a typo, another case), if any is close."""
+    import difflib  # noqa: PLC0415 - only a run with a mistake in it pays for importing it
+
+    folded = {choice.casefold(): choice for choice in choices}
+    match = difflib.get_close_matches(word.casefold(), list(folded), n=1, cutoff=0.75)
+    return folded[match[0]] if match else None
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` Did you mean 'X'?`` for the closest choice, or nothing."""
+    match = closest(word, choices)
+    return f" Did you mean '{match}'?" if match is not None else ""

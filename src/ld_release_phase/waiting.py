@@ -19,14 +19,20 @@ class WaitResult(NamedTuple):
     polls: int
 
 
-# Said once, when a wait begins, so nobody waits for what only another step can do.
+# Said once, when a wait begins, so nobody waits for what only another step can do, or reads
+# more into "started" than LaunchDarkly's own word for the phase.
 _WHO_MOVES_IT = {
-    WaitFor.STARTED: " A phase that needs approval starts once it is approved in LaunchDarkly.",
+    WaitFor.STARTED: (
+        " The phase counts as started once LaunchDarkly reports it active; what LaunchDarkly shows while"
+        " an approval is pending is not publicly documented."
+    ),
     WaitFor.COMPLETE: (
         " LaunchDarkly completes a phase when the next phase starts (or when a guarded rollout"
         " ends), so another step or person must start the next phase."
     ),
 }
+# While nothing changes, a line at most this often, so a long wait does not look stuck.
+PROGRESS_EVERY = 60.0
 
 
 def reached(phase: ReleasePhase, goal: WaitFor) -> bool:
@@ -46,42 +52,44 @@ def wait_for_phase(
 ) -> WaitResult:
     """Poll with ``fetch`` until the phase reaches ``goal``; fail fast on cancel or pause.
 
-    The wait ends by its deadline: polls happen every ``interval`` before it, and ``fetch`` is
-    given the deadline, so a poll's retries (a rate limit's wait included) cannot run past it.
-    One log line per status change, not per poll.
+    The release is read every ``interval``, at least once, and once more at the deadline,
+    whatever the interval. ``fetch`` is given the deadline: no retry of a read may wait past it
+    (a read started before it may end up to one request timeout after). The log gets a line
+    per status change, and a progress line at most once a minute, not a line per poll.
     """
     started = clock.monotonic()
     deadline = started + timeout
     polls = 0
     phase = _phase_in(release, phase_id)
-    last_seen = phase.reported_status
+    last_seen, last_said = phase.reported_status, started
     while True:
         if reached(phase, goal):
             return WaitResult(release, clock.monotonic() - started, polls)
         _fail_if_stuck(release, phase, goal, clock.monotonic() - started)
+        now = clock.monotonic()
         if polls == 0:
             log(
                 f"Waiting up to {human_duration(timeout)} for phase '{phase.name}' to be {goal.value} "
                 f"(checking every {human_duration(interval)}); now {last_seen}." + _WHO_MOVES_IT[goal]
             )
-        clock.sleep(min(interval, max(0.0, deadline - clock.monotonic())))
+        elif now >= deadline:  # the last read was made at the deadline
+            raise errors.wait_timed_out(phase.name, goal.value, now - started, polls, last_seen)
+        clock.sleep(min(interval, max(0.0, deadline - now)))
         try:
-            if clock.monotonic() >= deadline:
-                raise DeadlinePassed
             release = fetch(deadline)
         except DeadlinePassed:
             waited = clock.monotonic() - started
-            raise errors.wait_timed_out(
-                phase.name, goal.value, waited, polls, phase.reported_status
-            ) from None
+            raise errors.wait_timed_out(phase.name, goal.value, waited, polls, last_seen) from None
         polls += 1
         phase = _phase_in(release, phase_id)
+        now = clock.monotonic()
+        after = human_duration(now - started)
         if phase.reported_status != last_seen:
-            log(
-                f"Phase '{phase.name}': {last_seen} → {phase.reported_status} "
-                f"after {human_duration(clock.monotonic() - started)}."
-            )
-            last_seen = phase.reported_status
+            log(f"Phase '{phase.name}': {last_seen} → {phase.reported_status} after {after}.")
+            last_seen, last_said = phase.reported_status, now
+        elif now - last_said >= PROGRESS_EVERY:
+            log(f"Phase '{phase.name}' is still {last_seen} after {after} of {human_duration(timeout)}.")
+            last_said = now
 
 
 def _phase_in(release: Release, phase_id: str) -> ReleasePhase:
