@@ -27,7 +27,7 @@ SCENARIOS = [
             "audiences": "- environmentKey: test\n  notifyTeamKeys: [qa-team]\n",
         },
     ),
-    ("The README's step as it is: start Testing (status defaults to active)", {"phase": "Testing"}),
+    ("A default step: start Testing (status defaults to active)", {"phase": "Testing"}),
     ("Run the same step again: nothing to change", {"phase": "Testing"}),
     ("Start the next phase: QA starts, Testing completes", {"phase": "next", "wait-for": "started"}),
     (
@@ -72,7 +72,7 @@ def main() -> None:
                 run = run_step(spec.start(), {"phase": "Testing"}, Path(tmp) / "spec")
             finally:
                 spec.stop()
-            show("The README's step against a service that speaks the API specification's spelling", run)
+            show("The same step against a service that speaks the API specification's spelling", run)
             print(f"The spec stand-in's writes: {[r.body.decode() for r in spec.writes]}")
     finally:
         standin.stop()

@@ -9,7 +9,6 @@ outputs, or the failure). With neither, it shows how to use it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -156,6 +155,8 @@ def _token_flag_values(argv: list[str]) -> list[str]:
 
 def _unknown_flags(unknown: list[str], parser: argparse.ArgumentParser) -> str:
     """The flags argparse did not know (their values are left out), each with the closest it knows."""
+    import difflib  # noqa: PLC0415 - only a mistyped command line pays for importing it
+
     known = [option for action in parser._actions for option in action.option_strings]
     flags = [arg for arg in unknown if arg.startswith("-")]
     if not flags:
