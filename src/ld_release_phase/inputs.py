@@ -234,7 +234,7 @@ class ActionInputs(BaseModel):
         "15m",
         alias="wait-timeout",
         description=f"How long to wait before failing, e.g. 900, 15m, 1h; {_span('wait_timeout')}. The "
-        "wait ends by then, whatever a poll's retries would have waited.",
+        "release is read once more at the deadline, and no retry waits past it.",
     )
     poll_interval: float = _input(
         "15s",
