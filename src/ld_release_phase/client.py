@@ -53,13 +53,16 @@ class Exchange(NamedTuple):
     poll: bool = False  # one of many reads while waiting: detail only in debug mode
 
 
-class PlannedRequest(NamedTuple):
+class PlannedRequest:
     """A request as a dry run shows it: the token as ``***``."""
 
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: dict[str, Any]
+    __slots__ = ("body", "headers", "method", "url")
+
+    def __init__(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any]):
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
 
 
 class ClientLog(Protocol):

@@ -96,7 +96,7 @@ class DeadlinePassed(Exception):
 # Private-use characters: they never occur in the action's own words, and text from outside
 # that holds them only changes how a name is shown.
 _REF_START, _REF_END = "\ue000", "\ue001"
-_REF = re.compile(f"{_REF_START}([^{_REF_END}=]*)(?:=([^{_REF_END}]*))?{_REF_END}")
+_REF = f"{_REF_START}([^{_REF_END}=]*)(?:=([^{_REF_END}]*))?{_REF_END}"  # compiled on first use
 
 
 def ref(input_name: str, value: str | None = None) -> str:
@@ -107,6 +107,8 @@ def ref(input_name: str, value: str | None = None) -> str:
 def show_refs(text: str, *, as_command: bool) -> str:
     """``text`` with each :func:`ref` shown as the user gave inputs: ``'phase'`` and
     ``phase: next`` in a workflow, ``--phase`` and ``--phase next`` on a command line."""
+    if _REF_START not in text:
+        return text  # most lines name no input
 
     def shown(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
@@ -115,7 +117,7 @@ def show_refs(text: str, *, as_command: bool) -> str:
             return flag if value is None else f"{flag} {value}"
         return f"'{name}'" if value is None else f"{name}: {value}"
 
-    return _REF.sub(shown, text)
+    return re.sub(_REF, shown, text)
 
 
 TOKEN_INPUT = "access-token"  # noqa: S105 - the input's name, not a secret

@@ -61,10 +61,13 @@ class Attempt(NamedTuple):
         return self.answer.status if self.answer is not None else None
 
 
-class Rechecked(NamedTuple):
+class Rechecked:
     """What a look after an uncertain failure or a conflict found: nothing is left to send."""
 
-    value: Any
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
 
 
 class RetriesUsedUp(Exception):

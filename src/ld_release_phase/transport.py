@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -25,12 +25,15 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 
 
-class Answer(NamedTuple):
-    """What the server answered, read whole."""
+class Answer:
+    """What the server answered, read whole. (A plain class: every run builds this module.)"""
 
-    status: int
-    headers: Mapping[str, str]  # looked up without regard to case
-    body: bytes
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes):
+        self.status = status
+        self.headers = headers  # looked up without regard to case
+        self.body = body
 
 
 class FailureKind(Enum):
