@@ -132,7 +132,7 @@ def test_the_contributing_guide_s_command_against_the_stand_in_works_as_shown(tm
     assert json.loads(result.stdout)["status"] == "active"
 
 
-HOSTILE = "QA ##[warning]forged\n::error::forged too\n##[set-output name=started;]true"
+HOSTILE = "QA ##[warning]forged\n::error::forged too\n##[set-output name=started;]true \x1b]0;title\x07"
 
 
 def _as_a_run_step_reads_it(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -160,6 +160,7 @@ def test_in_a_run_step_nothing_the_command_prints_can_issue_a_workflow_command(
     for result in (succeeded, failed):
         assert _as_a_run_step_reads_it(result) == []
         assert TOKEN not in result.stdout + result.stderr
+        assert "\x1b" not in result.stdout + result.stderr  # nor can it drive the terminal
 
 
 def test_without_github_output_the_actions_outputs_are_shown_inert(standin: StandIn, tmp_path: Path) -> None:

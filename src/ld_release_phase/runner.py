@@ -31,7 +31,7 @@ from actions_toolkit.file_command import prepare_key_value_message
 
 from . import errors
 from .errors import ActionError, show_refs
-from .text import LINE_LIMIT, Redactor, neutralise
+from .text import LINE_LIMIT, Redactor, fold, neutralise
 
 # GitHub keeps at most 1 MiB of a step's outputs and of its summary; stay under both.
 OUTPUTS_LIMIT = 1000 * 1024
@@ -117,11 +117,12 @@ class Runner:
         return show_refs(words, as_command=not self.in_workflow)
 
     def _write(self, line: str, stream: TextIO | None = None) -> None:
-        """One line, redacted; as a command also inert, since a ``run:`` step's output is read
-        for workflow commands too. Nothing is written once the stream refuses."""
+        """One line, redacted. As a command also inert, since a ``run:`` step's output is read
+        for workflow commands too, and with control characters shown as escapes, so that text
+        from outside cannot drive a terminal. Nothing is written once the stream refuses."""
         line = self.redactor.clean(line)
         if not self.in_workflow:
-            line = _inert(line)
+            line = _inert(fold(line))
         target = stream or self._stream
         try:
             target.write(line + "\n")
