@@ -196,11 +196,10 @@ class Runner:
         as one-line JSON (``null`` when there is none, or when it does not fit), other values as
         GitHub's strings (``true``/``false``, numbers as digits, nothing as empty).
         """
-        values = self._fit({name: self._redacted(value) for name, value in outputs.items()}, documents)
+        values, texts = self._fit({name: self._redacted(value) for name, value in outputs.items()}, documents)
         if not self.in_workflow:
             self._write(_json_inert(_json(values)), self._out)
             return
-        texts = {name: _output_text(value, name in documents) for name, value in values.items()}
         path = self._output_path
         if not path:
             # The runner gave no output file: the outputs are shown, inert, rather than lost.
@@ -236,16 +235,16 @@ class Runner:
             return [self._redacted(item) for item in value]
         return value
 
-    def _fit(self, values: dict[str, Any], documents: frozenset[str]) -> dict[str, Any]:
-        """Drop the largest values until the rest fits in what GitHub keeps, saying which.
+    def _fit(
+        self, values: dict[str, Any], documents: frozenset[str]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Drop the largest values until the rest fits in what GitHub keeps, saying which; the
+        values, and each as the output text it is sized by.
 
         A value is dropped whole rather than cut: half a JSON document or half an id misleads.
         A dropped document is JSON's ``null``; any other value is left empty."""
-
-        def size(name: str) -> int:
-            return len(_output_text(values[name], name in documents).encode())
-
-        sizes = {name: size(name) for name in values}
+        texts = {name: _output_text(value, name in documents) for name, value in values.items()}
+        sizes = {name: len(text.encode()) for name, text in texts.items()}
         for name in sorted(sizes, key=sizes.__getitem__, reverse=True):
             if sum(sizes.values()) <= OUTPUTS_LIMIT:
                 break
@@ -255,8 +254,9 @@ class Runner:
                 "1 MiB of a step's outputs."
             )
             values[name] = None if name in documents else ""
-            sizes[name] = size(name)
-        return values
+            texts[name] = _output_text(values[name], name in documents)
+            sizes[name] = len(texts[name])
+        return values, texts
 
     def append_summary(self, markdown: str) -> None:
         """Add to the step summary. A summary that cannot be written is a warning, said once:
