@@ -327,8 +327,7 @@ def test_waiting_for_started_on_a_phase_that_stays_paused_fails_with_exit_6(
     standin: StandIn, tmp_path: Path
 ) -> None:
     _paused(standin)
-    still_paused = json.dumps(standin.served(standin.releases[("demo", "new-checkout")])).encode()
-    standin.fail_next(Fault(200, still_paused, method="PUT"))  # LaunchDarkly answers, but keeps it paused
+    standin.keep_the_next_put()  # LaunchDarkly answers, but keeps it paused
 
     run = run_entrypoint(inputs_for(standin.url, wait_for="started"), tmp_path)
 
@@ -364,8 +363,7 @@ def test_a_poll_whose_retries_run_out_is_an_api_failure_not_a_timeout(
 
 def _accepted_but_not_yet_started(standin: StandIn, start_on_get: int) -> None:
     """LaunchDarkly takes the PUT but still shows the phase ready; it starts at a later read."""
-    unchanged = json.dumps(standin.served(standin.releases[("demo", "new-checkout")])).encode()
-    standin.fail_next(Fault(200, unchanged, method="PUT"))
+    standin.keep_the_next_put()
 
     def start_it(server: StandIn, gets: int) -> None:
         if gets == start_on_get:

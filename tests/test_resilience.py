@@ -328,8 +328,7 @@ def test_a_put_that_landed_before_a_conflict_is_read_again_not_repeated(
 def test_changed_is_false_when_launchdarklys_answer_does_not_show_the_start(
     live_standin: StandIn, tmp_path: Path
 ) -> None:
-    unchanged = json.dumps(live_standin.served(live_standin.releases[("demo", "new-checkout")])).encode()
-    live_standin.fail_next(Fault(200, unchanged, method="PUT"))  # accepted, but still ready-to-start
+    live_standin.keep_the_next_put()  # accepted, but still ready-to-start
 
     run = run_in_process(inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock())
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import ROOT, ActionRun, action_defaults, read_run
+from harness import ROOT, ActionRun, action_defaults, input_variables, read_run
 
 IMAGE = "ld-release-phase:dev"  # the tag `make image` builds
 RUNNER_UID = 1001
@@ -115,10 +115,7 @@ def runner_step(
     folders = _runner_folders(tmp)
     commands = folders["/github/file_commands"]
     output, summary = _file_command(commands, "set_output"), _file_command(commands, "step_summary")
-    variables = {
-        f"INPUT_{name.replace(' ', '_').upper()}": value
-        for name, value in (action_defaults() | inputs).items()
-    }
+    variables = input_variables(action_defaults() | inputs)
     variables |= {
         "HOME": "/github/home",
         "GITHUB_OUTPUT": f"/github/file_commands/{output.name}",

@@ -172,13 +172,18 @@ def read_run(returncode: int, stdout: str, stderr: str, output_file: Path, summa
     )
 
 
+def input_variables(inputs: dict[str, str]) -> dict[str, str]:
+    """Inputs as the runner passes them: ``INPUT_<NAME>``, upper-cased, spaces as ``_``, hyphens kept."""
+    return {f"INPUT_{name.replace(' ', '_').upper()}": value for name, value in inputs.items()}
+
+
 def runner_env(inputs: dict[str, str], tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment the runner gives a Docker action: INPUT_* (hyphens kept) and file commands."""
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "output.txt").write_text("")
     (tmp / "summary.md").write_text("")
     (tmp / "home").mkdir(exist_ok=True)
-    env = {f"INPUT_{name.replace(' ', '_').upper()}": value for name, value in inputs.items()}
+    env = input_variables(inputs)
     # Coverage's own variables, when a measured test run set them, so child runs are counted
     # too; the action never reads them.
     env = {key: value for key, value in os.environ.items() if key.startswith("COVERAGE_")} | env

@@ -256,6 +256,13 @@ class StandIn:
                     return
                 self.start_phase(phase["_name"], project, flag)
 
+    def keep_the_next_put(self, project: str = "demo", flag: str = "new-checkout") -> None:
+        """Answer the next PUT 200 with the release as it stands, changing nothing: LaunchDarkly
+        took the request, but its answer does not show it (yet)."""
+        with self.lock:
+            unchanged = json.dumps(self.served(self.releases[(project, flag)])).encode()
+        self.fail_next(Fault(200, unchanged, method="PUT"))
+
     def fail_next(self, *faults: Fault) -> None:
         with self.lock:
             self.faults.extend(faults)
