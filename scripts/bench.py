@@ -144,7 +144,7 @@ class Probes:
     def __init__(self, python: Path, standin: StandIn, tmp: Path):
         self.standin = standin
         url = standin.url
-        phase_id = standin.phase("demo", "new-checkout", "Testing")["_id"]
+        phase_id = standin.phase_id("Testing")
         self.put_url = f"{url}/api/v2/projects/demo/flags/new-checkout/release/phases/{phase_id}"
         self.inputs = action_defaults() | inputs_for(url, phase="Testing")
         self.python = python

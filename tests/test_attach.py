@@ -180,13 +180,6 @@ def test_the_stand_in_refuses_to_attach_a_flag_that_has_a_release(any_standin: S
     assert answer.status_code == 400
 
 
-def _attach_elsewhere_on_the_second_read(standin: StandIn, gets: int) -> None:
-    """Another job puts the flag on another pipeline while this step's attach is in flight."""
-    if gets == 2:
-        standin.add_pipeline("demo", "other-pipe")
-        standin.releases[("demo", NEW_FLAG)] = standin.pipelines[("demo", "other-pipe")]()
-
-
 @pytest.mark.parametrize(
     "fault", [Fault(drop=True, method="PUT"), Fault(409, method="PUT")], ids=["drop", "409"]
 )
@@ -194,7 +187,9 @@ def test_a_release_on_another_pipeline_found_after_a_failed_attach_is_refused_wi
     new_flag: StandIn, tmp_path: Path, fault: Fault
 ) -> None:
     new_flag.fail_next(fault)
-    new_flag.on_get = _attach_elsewhere_on_the_second_read
+    new_flag.add_pipeline("demo", "other-pipe")
+    # Another job puts the flag on another pipeline while this step's attach is in flight.
+    new_flag.on_read(2, lambda: new_flag.move_to_pipeline("other-pipe", flag=NEW_FLAG))
 
     run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
 

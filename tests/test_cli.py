@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ld_release_phase import __version__
-from ld_release_phase.errors import EXIT_CODE_MEANINGS
+from ld_release_phase.failures import EXIT_CODE_MEANINGS
 
 from harness import ENTRYPOINT, ROOT, TOKEN, inputs_for, parse_log, runner_env
 from standin import Fault, StandIn
@@ -144,8 +144,7 @@ def _as_a_run_step_reads_it(result: subprocess.CompletedProcess[str]) -> list[st
 def test_in_a_run_step_nothing_the_command_prints_can_issue_a_workflow_command(
     standin: StandIn, tmp_path: Path
 ) -> None:
-    qa = standin.phase("demo", "new-checkout", "QA")
-    qa["_name"] = HOSTILE
+    qa = standin.rename_phase("QA", to=HOSTILE)
     env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path), "GITHUB_ACTIONS": "true"}
     flags = ["--project", "demo", "--flag", "new-checkout", "--base-uri", standin.url, "--verbose"]
 
@@ -164,7 +163,7 @@ def test_in_a_run_step_nothing_the_command_prints_can_issue_a_workflow_command(
 
 
 def test_without_github_output_the_actions_outputs_are_shown_inert(standin: StandIn, tmp_path: Path) -> None:
-    standin.phase("demo", "new-checkout", "Testing")["_name"] = HOSTILE
+    standin.rename_phase("Testing", to=HOSTILE)
     env = runner_env(inputs_for(standin.url, phase="next"), tmp_path)
     del env["GITHUB_OUTPUT"]
 
@@ -203,7 +202,7 @@ def test_stdout_is_one_json_object_with_real_types(live_standin: StandIn, tmp_pa
     assert document["release"]["phases"][0]["status"] == "active"  # nested, not a string
     assert document["audiences"] == [
         {
-            "id": live_standin.phase("demo", "new-checkout", "Testing")["_audiences"][0]["_id"],
+            "id": live_standin.phase("Testing")["_audiences"][0]["_id"],
             "name": "Test",
             "environment": "test",
             "status": "ready-to-start",

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from ld_release_phase.cli import build_parser
-from ld_release_phase.errors import EXIT_CODE_MEANINGS
-from ld_release_phase.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
+from ld_release_phase.failures import EXIT_CODE_MEANINGS
+from ld_release_phase.phases.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
 
 from harness import ROOT, TOKEN, FakeClock, action_defaults, as_github_shows, run_in_process
 from standin import StandIn
@@ -74,20 +74,19 @@ def test_every_documented_step_works_against_both_modes(
     inputs = _as_the_runner_passes(step, any_standin.url)
     if inputs["release-pipeline"]:
         # A new flag: no release yet, and the project's pipeline to put it on.
-        any_standin.releases.clear()
-        any_standin.add_flag("demo", "new-checkout")
+        any_standin.remove_release()
         any_standin.add_pipeline("demo", inputs["release-pipeline"])
     phase = inputs["phase"]
     if phase != "next":
         any_standin.advance_to(phase)  # the earlier phases were started by earlier steps
     elif "next-phase-id" in str(step.get("phase")):
         # The job before started a phase and passed on the id of the one after it.
-        release = any_standin.releases[("demo", "new-checkout")]
+        release = any_standin.release()
         any_standin.start_phase(next(p["_name"] for p in release["phases"] if not p["started"]))
     if inputs["wait-for"] == "complete":
         # Another job starts the following phase while this step waits: that completes this one.
         following = {"Testing": "QA", "QA": "Production"}[phase]
-        any_standin.on_get = lambda server, gets: server.start_phase(following) if gets == 2 else None
+        any_standin.on_read(2, lambda: any_standin.start_phase(following))
 
     run = run_in_process(inputs, tmp_path, FakeClock())
 
@@ -145,8 +144,8 @@ def test_action_yml_defaults_mean_the_same_as_leaving_inputs_empty() -> None:
 
 
 def test_action_yml_documents_every_output_the_action_writes() -> None:
-    from ld_release_phase.models import parse_release
-    from ld_release_phase.report import OUTPUT_NAMES, outputs
+    from ld_release_phase.phases.models import parse_release
+    from ld_release_phase.phases.render import OUTPUT_NAMES, outputs
 
     from standin import demo_release
 
@@ -221,7 +220,7 @@ def test_the_readme_s_sample_log_is_what_the_action_prints(live_standin: StandIn
     )
     step = _action_steps(yaml.safe_load(re.findall(r"```yaml\n(.*?)```", readme, re.S)[0]))[0]
     live_standin.add_release(step["project"], step["flag"])
-    live_standin.start_phase("Testing", step["project"], step["flag"])
+    live_standin.start_phase("Testing", project=step["project"], flag=step["flag"])
 
     run = run_in_process(
         action_defaults() | step | {"access-token": TOKEN, "base-uri": live_standin.url},

@@ -70,8 +70,8 @@ def test_phase_name_matches_ignoring_case_when_no_exact_match(standin: StandIn, 
 
 
 def test_next_starts_the_first_phase_neither_started_nor_complete(standin: StandIn, tmp_path: Path) -> None:
-    standin.set_phase("demo", "new-checkout", "Testing", "Complete")
-    standin.set_phase("demo", "new-checkout", "QA", "Started")
+    standin.set_phase("Testing", "Complete")
+    standin.set_phase("QA", "Started")
 
     run = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path)
 

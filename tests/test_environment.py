@@ -93,7 +93,7 @@ def test_no_home_and_no_tmpdir_are_not_needed(live_standin: StandIn, tmp_path: P
 def test_a_failing_summary_with_hostile_text_and_the_token_ends_cleanly(
     live_standin: StandIn, tmp_path: Path
 ) -> None:
-    live_standin.phase("demo", "new-checkout", "Testing")["_name"] = f"Testing {TOKEN}\n::warning::forged"
+    live_standin.rename_phase("Testing", to=f"Testing {TOKEN}\n::warning::forged")
 
     run = run_entrypoint(
         inputs_for(live_standin.url, phase="next"),
@@ -128,7 +128,7 @@ def test_a_log_that_refuses_writes_does_not_change_the_result(live_standin: Stan
 def test_the_log_is_written_in_any_output_encoding(
     live_standin: StandIn, tmp_path: Path, encoding: str
 ) -> None:
-    live_standin.phase("demo", "new-checkout", "Testing")["_name"] = "Prüfung 🚦"
+    live_standin.rename_phase("Testing", to="Prüfung 🚦")
 
     run = run_entrypoint(
         inputs_for(live_standin.url, phase="next"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ld_release_phase.inputs import parse_inputs
+from ld_release_phase.phases.inputs import parse_inputs
 
 from expect import assert_clean
 from harness import TOKEN, FakeClock, inputs_for, run_entrypoint, run_in_process
@@ -62,7 +62,7 @@ def test_a_second_identical_run_writes_nothing(standin: StandIn, tmp_path: Path)
 
 
 def test_starting_a_phase_that_already_completed_is_a_no_op(live_standin: StandIn, tmp_path: Path) -> None:
-    live_standin.set_phase("demo", "new-checkout", "Testing", "Complete")
+    live_standin.set_phase("Testing", "Complete")
 
     run = run_entrypoint(inputs_for(live_standin.url, phase="Testing", status="active"), tmp_path)
 
@@ -91,11 +91,8 @@ def test_wait_for_started_returns_at_once_when_met(standin: StandIn, tmp_path: P
 def test_wait_for_complete_polls_until_the_phase_completes(live_standin: StandIn, tmp_path: Path) -> None:
     clock = FakeClock()
 
-    def complete_on_third_poll(server: StandIn, gets: int) -> None:
-        if gets == 4:  # the first GET is the action's initial read
-            server.set_phase("demo", "new-checkout", "Testing", "Complete")
-
-    live_standin.on_get = complete_on_third_poll
+    # The first read is the action's own; the phase completes before the third poll's.
+    live_standin.on_read(4, lambda: live_standin.set_phase("Testing", "Complete"))
 
     run = run_in_process(
         inputs_for(live_standin.url, wait_for="complete", poll_interval="20s"), tmp_path, clock
@@ -150,11 +147,8 @@ def test_poll_interval_longer_than_the_remaining_time_is_cut_to_the_deadline(
 @pytest.mark.parametrize(
     ("change", "title"),
     [
-        (
-            lambda s: s.releases[("demo", "new-checkout")].__setitem__("_canceledAt", 1700000000000),
-            "Release canceled",
-        ),
-        (lambda s: s.set_phase("demo", "new-checkout", "Testing", "Paused"), "Phase paused"),
+        (lambda s: s.cancel(), "Release canceled"),
+        (lambda s: s.set_phase("Testing", "Paused"), "Phase paused"),
     ],
 )
 def test_cancel_or_pause_during_the_wait_fails_fast(
@@ -162,11 +156,7 @@ def test_cancel_or_pause_during_the_wait_fails_fast(
 ) -> None:
     clock = FakeClock()
 
-    def on_get(server: StandIn, gets: int) -> None:
-        if gets == 2:
-            change(server)  # type: ignore[operator]
-
-    standin.on_get = on_get
+    standin.on_read(2, lambda: change(standin))  # type: ignore[operator]
 
     run = run_in_process(inputs_for(standin.url, wait_for="complete", wait_timeout="1h"), tmp_path, clock)
 
@@ -176,7 +166,7 @@ def test_cancel_or_pause_during_the_wait_fails_fast(
 
 
 def test_a_canceled_release_is_refused_before_any_write(standin: StandIn, tmp_path: Path) -> None:
-    standin.releases[("demo", "new-checkout")]["_canceledAt"] = 1700000000000
+    standin.cancel(at=1700000000000)
 
     run = run_entrypoint(inputs_for(standin.url), tmp_path)
 
@@ -188,13 +178,10 @@ def test_a_canceled_release_is_refused_before_any_write(standin: StandIn, tmp_pa
 def test_polling_rides_out_rate_limits(standin: StandIn, tmp_path: Path) -> None:
     clock = FakeClock()
 
-    def complete_on_first_poll(server: StandIn, gets: int) -> None:
-        if gets == 1:  # the action's own read: the first poll after it will be rate limited
-            server.fail_next(Fault(429, headers={"Retry-After": "5"}, method="GET"))
-        if gets == 2:  # the retried poll (scripted answers are not counted)
-            server.set_phase("demo", "new-checkout", "Testing", "Complete")
-
-    standin.on_get = complete_on_first_poll
+    # The action's own read comes first; the first poll after it is rate limited, and the phase
+    # has completed by the retried poll (scripted answers are not counted as reads).
+    standin.on_read(1, lambda: standin.fail_next(Fault(429, headers={"Retry-After": "5"}, method="GET")))
+    standin.on_read(2, lambda: standin.set_phase("Testing", "Complete"))
 
     run = run_in_process(inputs_for(standin.url, wait_for="complete"), tmp_path, clock)
 
@@ -248,8 +235,7 @@ def test_audiences_named_by_name_or_environment_send_the_id(
 
 
 def test_ambiguous_environment_key_lists_what_exists(standin: StandIn, tmp_path: Path) -> None:
-    production = standin.phase("demo", "new-checkout", "Production")
-    production["_audiences"][1]["environment"]["key"] = "prod-eu"
+    standin.set_audience_environment("Production", 1, "prod-eu")
 
     run = run_entrypoint(
         inputs_for(standin.url, phase="Production", audiences='[{"environmentKey": "prod-eu"}]'), tmp_path
@@ -307,9 +293,9 @@ def test_dry_run_does_not_wait(standin: StandIn, tmp_path: Path) -> None:
 
 
 def _paused(standin: StandIn, name: str = "Testing") -> None:
-    standin.set_phase("demo", "new-checkout", name, "Started")
-    standin.set_phase("demo", "new-checkout", name, "Paused")
-    assert standin.phase("demo", "new-checkout", name)["started"] is True  # it did start once
+    standin.set_phase(name, "Started")
+    standin.set_phase(name, "Paused")
+    assert standin.phase(name)["started"] is True  # it did start once
 
 
 def test_a_paused_phase_reads_as_not_started(any_standin: StandIn, tmp_path: Path) -> None:
@@ -342,11 +328,7 @@ def test_a_poll_whose_retries_run_out_is_an_api_failure_not_a_timeout(
 ) -> None:
     clock = FakeClock()
 
-    def fail_the_first_poll(server: StandIn, gets: int) -> None:
-        if gets == 1:
-            server.fail_next(Fault(500, method="GET"))
-
-    standin.on_get = fail_the_first_poll
+    standin.on_read(1, lambda: standin.fail_next(Fault(500, method="GET")))
 
     # One poll at 1s, 0.2s before the deadline: its only attempt fails, and no retry is allowed.
     run = run_in_process(
@@ -364,12 +346,7 @@ def test_a_poll_whose_retries_run_out_is_an_api_failure_not_a_timeout(
 def _accepted_but_not_yet_started(standin: StandIn, start_on_get: int) -> None:
     """LaunchDarkly takes the PUT but still shows the phase ready; it starts at a later read."""
     standin.keep_the_next_put()
-
-    def start_it(server: StandIn, gets: int) -> None:
-        if gets == start_on_get:
-            server.start_phase("Testing")
-
-    standin.on_get = start_it
+    standin.on_read(start_on_get, lambda: standin.start_phase("Testing"))
 
 
 @pytest.mark.parametrize(("interval", "timeout"), [("1s", "1s"), ("1h", "3s"), ("30s", "20s")])
@@ -421,11 +398,9 @@ def test_a_rate_limited_poll_cannot_carry_a_wait_past_its_timeout(
 ) -> None:
     clock = FakeClock()
 
-    def rate_limit_the_first_poll(server: StandIn, gets: int) -> None:
-        if gets == 1:
-            server.fail_next(Fault(429, headers={"Retry-After": retry_after}, method="GET"))
-
-    standin.on_get = rate_limit_the_first_poll
+    standin.on_read(
+        1, lambda: standin.fail_next(Fault(429, headers={"Retry-After": retry_after}, method="GET"))
+    )
 
     run = run_in_process(
         inputs_for(standin.url, wait_for="complete", wait_timeout=timeout, poll_interval=interval),
@@ -443,10 +418,8 @@ def test_a_canceled_release_is_reported_as_canceled_before_the_phase_is_looked_u
 ) -> None:
     live_standin.advance_to("Production")
     live_standin.start_phase("Production")
-    release = live_standin.releases[("demo", "new-checkout")]
-    for phase in release["phases"]:
-        phase["complete"] = True
-    release["_canceledAt"] = 1_700_000_000_000
+    live_standin.set_phase("Production", "Complete")
+    live_standin.cancel(at=1_700_000_000_000)
 
     run = run_entrypoint(inputs_for(live_standin.url, phase="next"), tmp_path)
 
@@ -487,7 +460,7 @@ def test_an_approval_audience_is_reported_as_launchdarkly_sends_it_and_started_m
     live_standin: StandIn, tmp_path: Path
 ) -> None:
     live_standin.start_phase("Testing")
-    qa = live_standin.phase("demo", "new-checkout", "QA")
+    qa = live_standin.phase("QA")
     assert qa["_audiences"][0]["configuration"]["requireApproval"] is True
 
     run = run_in_process(inputs_for(live_standin.url, phase="QA", wait_for="started"), tmp_path, FakeClock())

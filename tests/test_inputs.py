@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 
-from ld_release_phase.errors import ActionError, show_refs
-from ld_release_phase.inputs import (
+from ld_release_phase.failures import ExitCode, Failure
+from ld_release_phase.phases.inputs import (
     WaitFor,
     parse_inputs,
 )
-from ld_release_phase.models import PhaseState
-from ld_release_phase.text import human_duration
+from ld_release_phase.phases.models import PhaseState
+from ld_release_phase.plumbing.text import human_duration
 
 from harness import TOKEN
 
 BASE = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "phase": "QA"}
 
 
-def error_for(**overrides: str) -> ActionError:
+class Said(NamedTuple):
+    title: str
+    message: str
+    hint: str
+    exit_code: ExitCode
+
+
+def error_for(**overrides: str) -> Said:
     """The failure for these inputs, in the words a workflow's log shows."""
-    with pytest.raises(ActionError) as caught:
+    with pytest.raises(Failure) as caught:
         parse_inputs(BASE | {k.replace("_", "-"): v for k, v in overrides.items()})
     error = caught.value
-    return ActionError(
-        title=show_refs(error.title, as_command=False),
-        message=show_refs(error.message, as_command=False),
-        hint=show_refs(error.hint, as_command=False),
-        exit_code=error.exit_code,
-    )
+    return Said(str(error.title), str(error.message), str(error.hint), error.exit_code)
 
 
 def test_defaults() -> None:

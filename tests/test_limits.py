@@ -10,7 +10,7 @@ import pytest
 
 from expect import assert_clean
 from harness import inputs_for, run_entrypoint
-from standin import Fault, StandIn
+from standin import Fault, StandIn, demo_release
 
 
 @pytest.mark.parametrize("status", [200, 400])
@@ -51,7 +51,7 @@ def test_a_token_with_a_non_ascii_character_is_an_input_error(standin: StandIn, 
 def test_a_release_too_big_for_an_output_is_null_and_the_log_says_so(
     standin: StandIn, tmp_path: Path
 ) -> None:
-    standin.releases[("demo", "new-checkout")]["releasePipelineDescription"] = "d" * (3 * 1024 * 1024)
+    standin.rename_release(to="Standard release pipeline", description="d" * (3 * 1024 * 1024))
 
     run = run_entrypoint(inputs_for(standin.url), tmp_path)
 
@@ -64,7 +64,7 @@ def test_a_release_too_big_for_an_output_is_null_and_the_log_says_so(
 
 def test_huge_text_from_launchdarkly_is_cut_everywhere_it_is_shown(standin: StandIn, tmp_path: Path) -> None:
     huge_name = "N" * (1024 * 1024)
-    standin.phase("demo", "new-checkout", "QA")["_name"] = huge_name
+    standin.rename_phase("QA", to=huge_name)
     standin.fail_next(
         Fault(400, json.dumps({"code": "c", "message": "M" * 5_000_000}).encode(), method="PUT")
     )
@@ -95,11 +95,12 @@ def _unfenced_lines(stdout: str) -> list[str]:
 
 
 def test_a_summary_too_big_for_github_is_cut_with_a_note(standin: StandIn, tmp_path: Path) -> None:
-    release = standin.releases[("demo", "new-checkout")]
+    release = demo_release(standin.spelling)
     template = release["phases"][2]
     release["phases"] += [
         template | {"_id": f"extra-{i}", "_name": f"{i:04} " + "p" * 400} for i in range(3000)
     ]
+    standin.add_release(release=release)
 
     run = run_entrypoint(inputs_for(standin.url, dry_run="true"), tmp_path)
 

@@ -39,7 +39,7 @@ def test_the_live_stand_in_refuses_every_status_but_active_word_for_word(live_st
 
 
 def test_a_new_live_release_reads_as_recorded(live_standin: StandIn) -> None:
-    served = live_standin.served(live_standin.releases[("demo", "new-checkout")])
+    served = live_standin.served(live_standin.release())
     first, *later = served["phases"]
 
     assert served["_version"] == 0
@@ -162,8 +162,8 @@ def test_no_other_400_is_retried(standin: StandIn, tmp_path: Path) -> None:
 
 
 def test_starting_a_paused_phase_resumes_it(any_standin: StandIn, tmp_path: Path) -> None:
-    any_standin.set_phase("demo", "new-checkout", "Testing", "Started")
-    any_standin.set_phase("demo", "new-checkout", "Testing", "Paused")
+    any_standin.set_phase("Testing", "Started")
+    any_standin.set_phase("Testing", "Paused")
 
     run = run_entrypoint(default_step(any_standin), tmp_path)
 
@@ -175,7 +175,7 @@ def test_starting_a_paused_phase_resumes_it(any_standin: StandIn, tmp_path: Path
 def test_audiences_of_a_phase_not_yet_reached_can_be_given_only_by_id(
     live_standin: StandIn, tmp_path: Path
 ) -> None:
-    production = live_standin.phase("demo", "new-checkout", "Production")
+    production = live_standin.phase("Production")
     audience_id = production["_audiences"][0]["_id"]  # the service knows it, but does not list it yet
 
     by_environment = run_entrypoint(

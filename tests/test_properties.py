@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ld_release_phase.cli import run_step
-from ld_release_phase.errors import ActionError, ExitCode
-from ld_release_phase.inputs import INPUT_NAMES, parse_inputs
-from ld_release_phase.runner import Runner
+from ld_release_phase.failures import ExitCode, Failure
+from ld_release_phase.phases.inputs import INPUT_NAMES, parse_inputs
+from ld_release_phase.surfaces.workflow import WorkflowSurface
 
 from expect import OWN_COMMANDS
 from harness import FakeClock, parse_log, parse_output_file
-from standin import Fault, StandIn
+from standin import Fault, StandIn, demo_release
 
 PLAUSIBLE = {
     "project": ["demo", "other", "a/b", ""],
@@ -67,20 +67,16 @@ def run_once(
     server: StandIn, raw: dict[str, str], *, reset: bool = True
 ) -> tuple[int, str, dict[str, str], str, int]:
     if reset:
-        with server.lock:
-            server.requests.clear()
-            server.faults.clear()
-            server.releases.clear()
-            server.add_release("demo", "new-checkout")
+        server.reset()
     with tempfile.TemporaryDirectory() as tmp:
         output, summary = Path(tmp, "out"), Path(tmp, "summary")
         output.write_text("")
         summary.write_text("")
         env = {"GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true"}
         stream = io.StringIO()
-        runner = Runner(env, stream)
-        runner.mask(raw["access-token"])
-        code = run_step(raw, runner, FakeClock())
+        surface = WorkflowSurface(env, stream)
+        surface.mask(raw["access-token"])
+        code = run_step(raw, surface, FakeClock(), server.transport)
         return (
             code,
             stream.getvalue(),
@@ -114,7 +110,7 @@ def test_any_inputs_end_cleanly(server: StandIn, data: st.DataObject, token: str
         assert outputs == {}
     try:
         parse_inputs(raw)
-    except ActionError:
+    except Failure:
         assert code == ExitCode.BAD_INPUT
         assert writes == 0
 
@@ -122,22 +118,22 @@ def test_any_inputs_end_cleanly(server: StandIn, data: st.DataObject, token: str
 @settings(max_examples=100, deadline=None)
 @given(raw=st.fixed_dictionaries(dict.fromkeys(INPUT_NAMES, any_text)))
 def test_input_parsing_never_raises_anything_but_an_action_error(raw: dict[str, str]) -> None:
-    caught: ActionError | None = None
+    caught: Failure | None = None
     try:
         inputs = parse_inputs(raw)
-    except ActionError as error:
+    except Failure as error:
         caught = error
     if caught is None:
         assert inputs.project == raw["project"].strip()
         return
     assert caught.exit_code is ExitCode.BAD_INPUT
-    assert caught.title.startswith("Invalid input '") or caught.title.endswith(" invalid inputs")
+    assert str(caught.title).startswith("Invalid input '") or str(caught.title).endswith(" invalid inputs")
     # The token input's own value is never quoted. (The same text given as another input may be
     # quoted as that input; the runner then redacts it, which the end-to-end property checks.)
     secret = raw["access-token"].strip()
     elsewhere = any(secret in value for name, value in raw.items() if name != "access-token")
     if len(secret) >= 8 and not elsewhere:
-        assert secret not in caught.message
+        assert secret not in str(caught.message)
 
 
 # Text as a hostile or broken service might send it: any code point, lone surrogates included,
@@ -175,16 +171,14 @@ def test_any_text_from_launchdarkly_ends_cleanly(
 ) -> None:
     token = "api-property-token-0123"
     server.token = token
-    with server.lock:
-        server.releases.clear()
-        server.requests.clear()
-        server.faults.clear()
-        release = server.add_release("demo", "new-checkout")
-        release["name"] = names[0]
-        for phase, name in zip(release["phases"], names[1:], strict=True):
-            phase["_name"] = name
-        if failure is not None:
-            server.fail_next(Fault(failure[0], failure[1].encode("utf-8", "surrogatepass"), method="PUT"))
+    server.reset()
+    release = demo_release(server.spelling)
+    release["name"] = names[0]
+    for phase, name in zip(release["phases"], names[1:], strict=True):
+        phase["_name"] = name
+    server.add_release(release=release)
+    if failure is not None:
+        server.fail_next(Fault(failure[0], failure[1].encode("utf-8", "surrogatepass"), method="PUT"))
     raw = dict.fromkeys(INPUT_NAMES, "") | {
         "access-token": token,
         "project": "demo",

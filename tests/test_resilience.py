@@ -238,7 +238,7 @@ def test_unreachable_host_is_retried_then_fails_with_a_network_hint(tmp_path: Pa
 def test_a_server_that_trickles_its_answer_cannot_hold_the_step(
     standin: StandIn, tmp_path: Path, body_only: bool
 ) -> None:
-    release = json.dumps(standin.served(standin.releases[("demo", "new-checkout")])).encode()
+    release = json.dumps(standin.served(standin.release())).encode()
     # At 20 bytes a second the answer would take minutes; each attempt may take one second.
     standin.fail_next(*[Fault(200, release, trickle=0.05, trickle_body=body_only, method="GET")] * 2)
 
@@ -271,8 +271,8 @@ def test_an_absurd_rate_limit_header_is_a_clean_failure(
 
 
 def test_a_lone_surrogate_from_launchdarkly_is_shown_not_crashed_on(standin: StandIn, tmp_path: Path) -> None:
-    standin.phase("demo", "new-checkout", "Testing")["_name"] = "Testing \ud800"
-    standin.releases[("demo", "new-checkout")]["name"] = "Pipeline \udfff"
+    standin.rename_phase("Testing", to="Testing \ud800")
+    standin.rename_release(to="Pipeline \udfff")
 
     ok = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path / "a")
     standin.fail_next(Fault(400, b'{"code": "x\\ud800", "message": "bad \\udc00"}', method="PUT"))
@@ -284,13 +284,6 @@ def test_a_lone_surrogate_from_launchdarkly_is_shown_not_crashed_on(standin: Sta
     assert "bad \ufffd" in failed.error.message
 
 
-def _start_testing_then_qa(server: StandIn, gets: int) -> None:
-    """Another job moves the release on while this step's PUT is in flight."""
-    if gets == 2:
-        server.start_phase("Testing")
-        server.start_phase("QA")
-
-
 @pytest.mark.parametrize(
     "fault", [Fault(409, method="PUT"), Fault(drop=True, method="PUT")], ids=["409", "drop"]
 )
@@ -298,7 +291,12 @@ def test_a_phase_moved_on_meanwhile_is_read_again_and_left_alone(
     live_standin: StandIn, tmp_path: Path, fault: Fault
 ) -> None:
     live_standin.fail_next(fault)
-    live_standin.on_get = _start_testing_then_qa
+
+    def another_job_moves_it_on() -> None:  # while this step's PUT is in flight
+        live_standin.start_phase("Testing")
+        live_standin.start_phase("QA")
+
+    live_standin.on_read(2, another_job_moves_it_on)
 
     run = run_in_process(inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock())
 

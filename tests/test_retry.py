@@ -6,19 +6,20 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from ld_release_phase.errors import DeadlinePassed
-from ld_release_phase.retry import (
+from ld_release_phase.plumbing.retry import (
     Attempt,
+    DeadlinePassed,
     Rechecked,
     Retrier,
     RetriesUsedUp,
+    Retrying,
     RetryKind,
     RetryPolicy,
     classify,
     rate_limit_wait,
     wait_before_retry,
 )
-from ld_release_phase.transport import Answer
+from ld_release_phase.plumbing.transport import Answer
 
 from harness import FakeClock
 
@@ -32,7 +33,7 @@ NO_ANSWER = Attempt(None, "connection failed (reset)")
 POLICY = RetryPolicy(max_retries=3, timeout=5.0, jitter=lambda low, high: high)
 
 
-def retrier(said: list[str], policy: RetryPolicy = POLICY) -> tuple[Retrier, FakeClock]:
+def retrier(said: list[Retrying], policy: RetryPolicy = POLICY) -> tuple[Retrier, FakeClock]:
     clock = FakeClock()
     return Retrier(policy, clock, said.append), clock
 
@@ -99,7 +100,7 @@ def test_a_rate_limit_waits_at_least_what_was_asked_plus_a_little_jitter() -> No
 
 
 def test_a_call_is_tried_again_until_its_answer_is_final() -> None:
-    said: list[str] = []
+    said: list[Retrying] = []
     unit, clock = retrier(said)
     final = answer(200)
     asked, try_once = tries(answer(503), NO_ANSWER, final)
@@ -109,9 +110,10 @@ def test_a_call_is_tried_again_until_its_answer_is_final() -> None:
     assert ended is final
     assert asked == [1, 2, 3]
     assert clock.sleeps == [0.5, 1.0]
-    assert said == [
-        "GET /x: HTTP 503; retrying in 0.5s (attempt 2 of 4)",
-        "GET /x: HTTP None; retrying in 1.0s (attempt 3 of 4)",
+    # Reported as values (what, why, the wait, which try is next) for a surface to word.
+    assert [(r.what, r.reason, r.wait, r.attempt, r.attempts) for r in said] == [
+        ("GET /x", "HTTP 503", 0.5, 2, 4),
+        ("GET /x", "HTTP None", 1.0, 3, 4),
     ]
 
 

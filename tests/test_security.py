@@ -13,11 +13,13 @@ from unittest import mock
 import pytest
 import yaml
 
-from ld_release_phase import action as action_module
-from ld_release_phase.client import encode_segment
-from ld_release_phase.errors import ActionError
-from ld_release_phase.runner import Runner
-from ld_release_phase.text import Redactor
+from ld_release_phase.failures import ExitCode, Failure
+from ld_release_phase.phases import core as action_module
+from ld_release_phase.plumbing.api import encode_segment
+from ld_release_phase.plumbing.text import Redactor
+from ld_release_phase.surfaces.base import Result, Summary
+from ld_release_phase.surfaces.terminal import TerminalSurface
+from ld_release_phase.surfaces.workflow import WorkflowSurface
 
 from expect import assert_clean, assert_only_own_commands
 from harness import ROOT, TOKEN, FakeClock, inputs_for, run_entrypoint, run_in_process
@@ -41,10 +43,8 @@ HOSTILE_TEXTS = [
 def test_hostile_phase_names_cannot_issue_commands_or_forge_outputs(
     standin: StandIn, tmp_path: Path, hostile: str
 ) -> None:
-    phase = standin.phase("demo", "new-checkout", "QA")
-    phase["_name"] = hostile
-    phase["_audiences"][0]["name"] = hostile
-    standin.releases[("demo", "new-checkout")]["name"] = hostile
+    phase = standin.rename_phase("QA", to=hostile, audience_name=hostile)
+    standin.rename_release(to=hostile)
 
     run = run_entrypoint(inputs_for(standin.url, phase=phase["_id"]), tmp_path)
 
@@ -87,7 +87,7 @@ def test_hostile_input_values_cannot_issue_commands(standin: StandIn, tmp_path: 
 
 def test_token_echoed_by_launchdarkly_is_redacted_everywhere(standin: StandIn, tmp_path: Path) -> None:
     # An error that quotes the token, and a release whose text fields carry it.
-    standin.phase("demo", "new-checkout", "QA")["_name"] = f"QA {TOKEN}"
+    standin.rename_phase("QA", to=f"QA {TOKEN}")
     standin.fail_next(
         Fault(
             400,
@@ -97,7 +97,7 @@ def test_token_echoed_by_launchdarkly_is_redacted_everywhere(standin: StandIn, t
     )
 
     failed = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path / "a", {"RUNNER_DEBUG": "1"})
-    standin.phase("demo", "new-checkout", "Testing")["_name"] = f"Testing {TOKEN}"
+    standin.rename_phase("Testing", to=f"Testing {TOKEN}")
     succeeded = run_entrypoint(
         inputs_for(standin.url, phase=f"Testing {TOKEN}"), tmp_path / "b", {"RUNNER_DEBUG": "1"}
     )
@@ -122,7 +122,7 @@ def test_a_token_pasted_into_another_input_is_never_shown(
 
 
 def test_debug_mode_shows_bodies_fenced_and_never_the_token(standin: StandIn, tmp_path: Path) -> None:
-    standin.phase("demo", "new-checkout", "Production")["_name"] = "::warning::in-a-body"
+    standin.rename_phase("Production", to="::warning::in-a-body")
 
     run = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path, {"RUNNER_DEBUG": "1"})
 
@@ -176,7 +176,7 @@ def test_phase_ids_from_launchdarkly_are_percent_encoded_in_the_path(
     standin: StandIn, tmp_path: Path
 ) -> None:
     hostile_id = "../../flags/other?x=1#frag id"
-    standin.phase("demo", "new-checkout", "QA")["_id"] = hostile_id
+    standin.rename_phase("QA", to="QA", new_id=hostile_id)
 
     run = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path)
 
@@ -202,23 +202,31 @@ def test_path_segments_cannot_change_the_url(segment: str, encoded: str) -> None
 
 @pytest.mark.parametrize("segment", [".", "..", "...", ""])
 def test_a_segment_of_dots_is_refused_since_it_cannot_be_sent_as_it_is(segment: str) -> None:
-    with pytest.raises(ActionError, match="cannot be sent in a URL path"):
+    with pytest.raises(Failure, match="cannot be sent in a URL path"):
         encode_segment(segment, Redactor())
 
 
 def test_an_output_value_holding_the_heredoc_delimiter_is_refused(tmp_path: Path) -> None:
     output = tmp_path / "out"
     output.write_text("")
-    runner = Runner({"GITHUB_OUTPUT": str(output)}, io.StringIO())
+    surface = WorkflowSurface({"GITHUB_OUTPUT": str(output)}, io.StringIO())
     fixed = "00000000-0000-0000-0000-000000000000"
 
     with (
         mock.patch("actions_toolkit.file_command.uuid4", return_value=fixed),
-        pytest.raises(ActionError) as caught,
+        pytest.raises(Failure) as caught,
     ):
-        runner.set_outputs({"phase-name": f"x\nghadelimiter_{fixed}\nstarted=true"})
+        surface.succeed(
+            Result(
+                headline="",
+                title="",
+                outputs={"phase-name": f"x\nghadelimiter_{fixed}\nstarted=true"},
+                documents=frozenset(),
+                summary=Summary("", []),
+            )
+        )
 
-    assert "refused" in caught.value.message
+    assert "refused" in str(caught.value.message)
     assert output.read_text() == ""
 
 
@@ -239,10 +247,10 @@ def test_an_unexpected_bug_is_reported_plainly_without_the_token(standin: StandI
 
 def test_multi_line_secret_is_masked_line_by_line(tmp_path: Path) -> None:
     stream = io.StringIO()
-    runner = Runner({"GITHUB_ACTIONS": "true"}, stream)
+    surface = WorkflowSurface({"GITHUB_ACTIONS": "true"}, stream)
 
-    runner.mask("first-line-secret\nsecond-line-secret")
-    runner.info("leak first-line-secret and second-line-secret")
+    surface.mask("first-line-secret\nsecond-line-secret")
+    surface.say("leak first-line-secret and second-line-secret")
 
     lines = stream.getvalue().splitlines()
     assert sorted(lines[:3]) == sorted(
@@ -257,10 +265,10 @@ def test_multi_line_secret_is_masked_line_by_line(tmp_path: Path) -> None:
 
 def test_outside_github_no_mask_command_prints_the_token(tmp_path: Path) -> None:
     log, out = io.StringIO(), io.StringIO()
-    runner = Runner({}, log, out)
+    surface = TerminalSurface({}, log, out)
 
-    runner.mask(TOKEN)
-    runner.error(f"bad {TOKEN}", title="Oops")
+    surface.mask(TOKEN)
+    surface.fail(Failure(title="Oops", message=f"bad {TOKEN}", hint="", exit_code=ExitCode.API_FAILURE))
 
     assert TOKEN not in log.getvalue()
     assert log.getvalue() == "error: Oops: bad ***\n"
@@ -278,8 +286,8 @@ LEGACY = [
 def test_names_from_launchdarkly_cannot_start_legacy_commands(
     standin: StandIn, tmp_path: Path, hostile: str
 ) -> None:
-    standin.releases[("demo", "new-checkout")]["name"] = hostile
-    standin.phase("demo", "new-checkout", "Testing")["_name"] = hostile
+    standin.rename_release(to=hostile)
+    standin.rename_phase("Testing", to=hostile)
 
     run = run_entrypoint(inputs_for(standin.url, phase=hostile, wait_for="started"), tmp_path)
 
@@ -302,14 +310,14 @@ def test_error_text_and_headers_cannot_start_legacy_commands(
     run = run_entrypoint(inputs_for(standin.url, max_retries="1", phase=f"Testing{hostile}"), tmp_path)
 
     assert_clean(run, 4)  # the phase input names no phase
-    standin.faults.clear()
+    standin.clear_faults()
     retried = run_in_process(inputs_for(standin.url, max_retries="1"), tmp_path / "b", FakeClock())
     assert_clean(retried, 0)
 
 
 def test_the_legacy_stop_command_cannot_swallow_the_final_error(standin: StandIn, tmp_path: Path) -> None:
-    standin.releases[("demo", "new-checkout")]["name"] = "##[stop-commands]swallow"
-    standin.releases[("demo", "new-checkout")]["_canceledAt"] = 1
+    standin.rename_release(to="##[stop-commands]swallow")
+    standin.cancel(at=1)
 
     run = run_entrypoint(inputs_for(standin.url), tmp_path)
 
@@ -340,7 +348,7 @@ def test_a_token_with_markdown_characters_is_not_written_escaped_to_the_summary(
     token = "api-abc_def*ghi|jkl[mno]"
     standin = StandIn(token=token)
     standin.add_release("demo", "new-checkout")
-    standin.phase("demo", "new-checkout", "Testing")["_name"] = f"Testing {token}"
+    standin.rename_phase("Testing", to=f"Testing {token}")
     standin.start()
     try:
         run = run_entrypoint(inputs_for(standin.url, access_token=token, phase="next"), tmp_path)
@@ -385,7 +393,7 @@ def test_a_proxy_never_sees_the_token_of_a_plain_http_call(standin: StandIn, tmp
 
 @pytest.mark.parametrize("dots", ["..", "."])
 def test_a_phase_id_of_dots_is_refused_not_sent(standin: StandIn, tmp_path: Path, dots: str) -> None:
-    standin.phase("demo", "new-checkout", "QA")["_id"] = dots
+    standin.rename_phase("QA", to="QA", new_id=dots)
 
     run = run_entrypoint(inputs_for(standin.url, phase="QA"), tmp_path)
 
@@ -410,8 +418,8 @@ def test_the_token_echoed_in_an_encoding_the_runner_masks_is_redacted_everywhere
     standin: StandIn, tmp_path: Path, shape: int
 ) -> None:
     encoded = _encodings_of(TOKEN)[shape]
-    standin.phase("demo", "new-checkout", "Testing")["_name"] = f"Testing {encoded}"
-    standin.releases[("demo", "new-checkout")]["releasePipelineDescription"] = encoded
+    standin.rename_phase("Testing", to=f"Testing {encoded}")
+    standin.rename_release(to="Standard release pipeline", description=encoded)
 
     run = run_entrypoint(inputs_for(standin.url, phase="next"), tmp_path, {"RUNNER_DEBUG": "1"})
 

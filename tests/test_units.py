@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 
-from ld_release_phase.errors import ActionError, DeadlinePassed, ExitCode
-from ld_release_phase.inputs import WaitFor
-from ld_release_phase.models import Release, parse_release
-from ld_release_phase.release import resolve_phase
-from ld_release_phase.waiting import wait_for_phase
+from ld_release_phase.failures import ExitCode, Failure
+from ld_release_phase.phases import render
+from ld_release_phase.phases.inputs import WaitFor
+from ld_release_phase.phases.models import Release, parse_release
+from ld_release_phase.phases.release import resolve_phase
+from ld_release_phase.phases.waiting import wait_for_phase
+from ld_release_phase.plumbing.retry import DeadlinePassed
 
 from harness import FakeClock
 
@@ -52,19 +54,19 @@ def test_next_is_the_first_phase_neither_running_nor_done() -> None:
 def test_a_name_in_another_case_is_found_only_when_it_is_unique() -> None:
     release = release_of(phase("p1", "qa"), phase("p2", "QA "), phase("p3", "Qa"))
 
-    with pytest.raises(ActionError) as caught:
+    with pytest.raises(Failure) as caught:
         resolve_phase(release, "QA")
 
     assert caught.value.exit_code is ExitCode.BAD_INPUT
-    assert "ids p1, p3" in caught.value.message
+    assert "ids p1, p3" in str(caught.value.message)
 
 
 def test_an_unknown_phase_lists_what_exists() -> None:
-    with pytest.raises(ActionError) as caught:
+    with pytest.raises(Failure) as caught:
         resolve_phase(release_of(phase("p1", "A"), phase("p2", "B")), "C")
 
     assert caught.value.exit_code is ExitCode.NOT_FOUND
-    assert "'A', 'B'" in caught.value.message
+    assert "'A', 'B'" in str(caught.value.message)
 
 
 # -- waiting --------------------------------------------------------------------------------
@@ -88,7 +90,7 @@ def test_a_wait_polls_each_interval_and_ends_when_the_goal_is_reached() -> None:
         timeout=60,
         interval=10,
         clock=clock,
-        log=lines.append,
+        tell=lambda event: lines.extend(render.lines(event)),
     )
 
     assert (result.polls, result.seconds, clock.sleeps) == (2, 20.0, [10, 10])
@@ -103,7 +105,7 @@ def test_a_wait_hands_its_deadline_to_every_poll_and_ends_by_it() -> None:
         deadlines.append(until)
         raise DeadlinePassed
 
-    with pytest.raises(ActionError) as caught:
+    with pytest.raises(Failure) as caught:
         wait_for_phase(
             release_of(phase("p1", "A", status="ready-to-start")),
             "p1",
@@ -112,7 +114,7 @@ def test_a_wait_hands_its_deadline_to_every_poll_and_ends_by_it() -> None:
             timeout=30,
             interval=10,
             clock=clock,
-            log=lambda line: None,
+            tell=lambda event: None,
         )
 
     assert deadlines == [30.0]

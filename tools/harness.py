@@ -11,6 +11,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from standin import StandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = ROOT / "entrypoint.py"
@@ -238,14 +242,50 @@ def run_entrypoint(
 
 
 def run_in_process(
-    inputs: dict[str, str], tmp: Path, clock: FakeClock | None = None, extra_env: dict[str, str] | None = None
+    inputs: dict[str, str],
+    tmp: Path,
+    clock: FakeClock | None = None,
+    extra_env: dict[str, str] | None = None,
+    *,
+    standin: StandIn | None = None,
+    args: Sequence[str] = (),
 ) -> ActionRun:
-    """The same run inside this process, with a fake clock so retries and waits cost nothing."""
+    """The same run inside this process, with a fake clock so retries and waits cost nothing.
+
+    With ``standin``, the stand-in answers as the client's transport, in memory; without it,
+    the run goes over the network to ``base-uri`` as the action's own would."""
     from ld_release_phase.cli import main
+    from ld_release_phase.plumbing.transport import HttpTransport
 
     stream = io.StringIO()
-    code = main([], runner_env(inputs, tmp, extra_env), stream, clock or FakeClock())
+    transport = standin.transport if standin is not None else HttpTransport
+    code = main(list(args), runner_env(inputs, tmp, extra_env), stream, clock or FakeClock(), transport)
     return read_run(code, stream.getvalue(), "", tmp / "output.txt", tmp / "summary.md")
+
+
+class BoundStep:
+    """A step bound to a stand-in, a folder of its own and a fake clock: ``step.run(phase="QA")``
+    runs the action in this process against the stand-in in memory; ``step.run_entrypoint(...)``
+    runs ``entrypoint.py`` as the runner runs the container, over loopback."""
+
+    def __init__(self, standin: StandIn, tmp: Path):
+        self.standin = standin
+        self.clock = FakeClock()
+        self._tmp = tmp
+        self._runs = 0
+
+    def inputs(self, **overrides: str) -> dict[str, str]:
+        return inputs_for(self.standin.url, **overrides)
+
+    def _folder(self) -> Path:
+        self._runs += 1
+        return self._tmp / f"run-{self._runs}"
+
+    def run(self, env: dict[str, str] | None = None, **inputs: str) -> ActionRun:
+        return run_in_process(self.inputs(**inputs), self._folder(), self.clock, env, standin=self.standin)
+
+    def run_entrypoint(self, env: dict[str, str] | None = None, **inputs: str) -> ActionRun:
+        return run_entrypoint(self.inputs(**inputs), self._folder(), env)
 
 
 def action_defaults() -> dict[str, str]:

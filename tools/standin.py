@@ -23,6 +23,14 @@ Where neither the recording nor the spec says what the service answers (reopenin
 phase, attaching a flag that already has a release), the stand-in refuses with a 400 of its own
 wording, and the tests that rely on it do not depend on that wording.
 
+It answers over HTTP on loopback (:meth:`StandIn.start`), or in memory as the client's
+transport (:meth:`StandIn.transport`), so that tests of what the action decides need no socket;
+scripted faults mean the same on both, except those only a socket can show (a trickle).
+
+Tests change its state only through its verbs (project and flag are keyword arguments that
+default to the demo's): ``start_phase``, ``set_phase``, ``advance_to``, ``rename_phase``,
+``rename_release``, ``drop_audiences``, ``cancel``, ``reset``, ``on_read``, ``fail_next``.
+
 Run it alone for demos: ``make standin``, or ``python tools/standin.py --help``.
 """
 
@@ -206,7 +214,7 @@ class StandIn:
         self.pipelines: dict[tuple[str, str], Callable[[], JSON]] = {}
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
-        self.on_get: Callable[[StandIn, int], None] | None = None
+        self._reads: dict[int, Callable[[], None]] = {}
         self.lock = threading.RLock()
         self._gets = 0
         self._server: _Server | None = None
@@ -215,7 +223,9 @@ class StandIn:
 
     # -- set-up from tests ------------------------------------------------------------------
 
-    def add_release(self, project: str, flag: str, release: JSON | None = None) -> JSON:
+    def add_release(
+        self, project: str = "demo", flag: str = "new-checkout", release: JSON | None = None
+    ) -> JSON:
         with self.lock:
             self.flags.add((project, flag))
             self.releases[(project, flag)] = release or demo_release(self.spelling)
@@ -231,32 +241,118 @@ class StandIn:
         with self.lock:
             self.pipelines[(project, key)] = lambda: demo_release(self.spelling, key)
 
-    def phase_id(self, name: str, project: str = "demo", flag: str = "new-checkout") -> str:
-        return str(self.phase(project, flag, name)["_id"])
-
-    def phase(self, project: str, flag: str, name: str) -> JSON:
+    def reset(self) -> None:
+        """As new: the demo release alone, no requests recorded, no faults or reads scripted."""
         with self.lock:
-            return next(p for p in self.releases[(project, flag)]["phases"] if p["_name"] == name)
+            self.requests.clear()
+            self.faults.clear()
+            self.releases.clear()
+            self.flags.clear()
+            self._reads.clear()
+            self._gets = 0
+            self.add_release()
 
-    def set_phase(self, project: str, flag: str, name: str, status: str) -> None:
+    def release(self, *, project: str = "demo", flag: str = "new-checkout") -> JSON:
+        """The release as stored (a copy: change it with the verbs)."""
+        with self.lock:
+            return copy.deepcopy(self.releases[(project, flag)])
+
+    def _phase(self, name: str, project: str, flag: str) -> JSON:
+        return next(p for p in self.releases[(project, flag)]["phases"] if p["_name"] == name)
+
+    def phase(self, name: str, *, project: str = "demo", flag: str = "new-checkout") -> JSON:
+        """A phase as stored, by name (a copy)."""
+        with self.lock:
+            return copy.deepcopy(self._phase(name, project, flag))
+
+    def phase_id(self, name: str, *, project: str = "demo", flag: str = "new-checkout") -> str:
+        return str(self.phase(name, project=project, flag=flag)["_id"])
+
+    def set_phase(self, name: str, status: str, *, project: str = "demo", flag: str = "new-checkout") -> None:
         """Move a phase to ``status`` (spec spelling) as LaunchDarkly would show it."""
         with self.lock:
-            self._apply(self.phase(project, flag, name), status)
+            self._apply(self._phase(name, project, flag), status)
 
-    def start_phase(self, name: str, project: str = "demo", flag: str = "new-checkout") -> None:
+    def start_phase(self, name: str, *, project: str = "demo", flag: str = "new-checkout") -> None:
         """Start a phase as a successful PUT would (the running one completes, the next readies)."""
         with self.lock:
-            self._start(self.releases[(project, flag)], self.phase(project, flag, name))
+            self._start(self.releases[(project, flag)], self._phase(name, project, flag))
 
-    def advance_to(self, name: str, project: str = "demo", flag: str = "new-checkout") -> None:
+    def advance_to(self, name: str, *, project: str = "demo", flag: str = "new-checkout") -> None:
         """Start every phase before ``name`` in order, as the steps of earlier jobs would have."""
         with self.lock:
             for phase in self.releases[(project, flag)]["phases"]:
                 if phase["_name"] == name:
                     return
-                self.start_phase(phase["_name"], project, flag)
+                self.start_phase(phase["_name"], project=project, flag=flag)
 
-    def keep_the_next_put(self, project: str = "demo", flag: str = "new-checkout") -> None:
+    def rename_phase(
+        self,
+        name: str,
+        *,
+        to: str,
+        new_id: str | None = None,
+        audience_name: str | None = None,
+        project: str = "demo",
+        flag: str = "new-checkout",
+    ) -> JSON:
+        """Give a phase another name (and optionally another id, and its first audience another
+        name), as someone editing the pipeline might; the phase as it now is."""
+        with self.lock:
+            phase = self._phase(name, project, flag)
+            phase["_name"] = to
+            if new_id is not None:
+                phase["_id"] = new_id
+            if audience_name is not None:
+                phase["_audiences"][0]["name"] = audience_name
+            return copy.deepcopy(phase)
+
+    def set_audience_environment(
+        self, phase: str, index: int, environment: str, *, project: str = "demo", flag: str = "new-checkout"
+    ) -> None:
+        """Point one of a phase's audiences at another environment."""
+        with self.lock:
+            self._phase(phase, project, flag)["_audiences"][index]["environment"]["key"] = environment
+
+    def rename_release(
+        self, *, to: str, description: str | None = None, project: str = "demo", flag: str = "new-checkout"
+    ) -> None:
+        with self.lock:
+            release = self.releases[(project, flag)]
+            release["name"] = to
+            if description is not None:
+                release["releasePipelineDescription"] = description
+
+    def drop_audiences(self, name: str, *, project: str = "demo", flag: str = "new-checkout") -> None:
+        """Serve a phase without its audience list, as the live service does for phases not reached."""
+        with self.lock:
+            self._phase(name, project, flag).pop("_audiences", None)
+
+    def cancel(
+        self, *, at: int = 1_700_000_000_000, project: str = "demo", flag: str = "new-checkout"
+    ) -> None:
+        """Cancel the release (``_canceledAt``, epoch ms)."""
+        with self.lock:
+            self.releases[(project, flag)]["_canceledAt"] = at
+
+    def remove_release(self, *, project: str = "demo", flag: str = "new-checkout") -> None:
+        """Take the flag off its pipeline: the flag stays, with no release."""
+        with self.lock:
+            self.releases.pop((project, flag), None)
+            self.flags.add((project, flag))
+
+    def move_to_pipeline(self, key: str, *, project: str = "demo", flag: str = "new-checkout") -> None:
+        """Put the flag on pipeline ``key`` (one added with :meth:`add_pipeline`), as another job might."""
+        with self.lock:
+            self.releases[(project, flag)] = self.pipelines[(project, key)]()
+
+    def on_read(self, number: int, change: Callable[[], None]) -> None:
+        """Before answering the ``number``-th read of a release (from 1, counted from now), make
+        ``change``: how a test says what happens in LaunchDarkly while a step polls."""
+        with self.lock:
+            self._reads[self._gets + number] = change
+
+    def keep_the_next_put(self, *, project: str = "demo", flag: str = "new-checkout") -> None:
         """Answer the next PUT 200 with the release as it stands, changing nothing: LaunchDarkly
         took the request, but its answer does not show it (yet)."""
         with self.lock:
@@ -267,9 +363,18 @@ class StandIn:
         with self.lock:
             self.faults.extend(faults)
 
+    def clear_faults(self) -> None:
+        """Forget the scripted faults not yet served."""
+        with self.lock:
+            self.faults.clear()
+
     @property
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method not in ("GET", "HEAD")]
+
+    def transport(self, base_uri: str, token: str) -> Any:
+        """This stand-in as the client's transport, answering in memory (see :class:`InMemory`)."""
+        return InMemory(self, base_uri, token)
 
     # -- server lifecycle -------------------------------------------------------------------
 
@@ -314,8 +419,9 @@ class StandIn:
             match segments:
                 case ["api", "v2", "flags", project, flag, "release"] if method == "GET":
                     self._gets += 1
-                    if self.on_get is not None:
-                        self.on_get(self, self._gets)
+                    change = self._reads.pop(self._gets, None)
+                    if change is not None:
+                        change()
                     release = self.releases.get((project, flag))
                     return (
                         (200, self.served(release))
@@ -427,6 +533,83 @@ class StandIn:
                     return self.faults.pop(index)
         return None
 
+    def receive(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, wait: Callable[[float], None]
+    ) -> Reply:
+        """Record a request and answer it: by the next scripted fault for its method, or by the
+        stand-in's own state. ``wait`` is how a fault's delay passes (a sleep, over HTTP)."""
+        record = Recorded(method, path, headers, body)
+        with self.lock:
+            self.requests.append(record)
+        fault = self.next_fault(method)
+        if fault is None:
+            status, answer = self.handle(method, path, headers, body)
+            payload = json.dumps(answer).encode() if answer is not None else b""
+            record.status, record.response = status, payload
+            return Reply(status, payload, {}, record)
+        record.scripted = True
+        wait(fault.delay)
+        if fault.applied:
+            self.handle(method, path, headers, body)
+        payload = fault.body if fault.body is not None else json.dumps(_error("internal", "Fault")).encode()
+        if not fault.drop:
+            record.status, record.response = fault.status, payload
+        return Reply(fault.status, payload, fault.headers, record, fault)
+
+
+@dataclass
+class Reply:
+    """What the stand-in answers a request with; ``fault`` when a scripted one made it."""
+
+    status: int
+    payload: bytes
+    headers: dict[str, str]
+    record: Recorded
+    fault: Fault | None = None
+
+
+class InMemory:
+    """The stand-in as the client's transport: each request handed to it in memory, with the
+    token the transport was made with, the way :class:`HttpTransport` would send it.
+
+    Faults keep their meaning: a dropped connection and a delay past the attempt's timeout fail
+    the attempt as the network would; an answer over the transport's size cap is refused as
+    over HTTP. A trickle only a socket can show: its time is counted against the timeout.
+    """
+
+    def __init__(self, standin: StandIn, base_uri: str, token: str):
+        self.base_uri = base_uri.rstrip("/")
+        self._standin = standin
+        self._token = token
+
+    def url(self, path: str) -> str:
+        return self.base_uri + path
+
+    def send(self, method: str, path: str, body: bytes | None, headers: Any, timeout: float) -> Any:
+        from requests.structures import CaseInsensitiveDict
+
+        from ld_release_phase.plumbing import transport
+
+        def wait(delay: float) -> None:
+            if delay >= timeout:
+                raise transport.timed_out(timeout)
+
+        sent = {name.lower(): value for name, value in headers.items()} | {"authorization": self._token}
+        if body:
+            sent["content-length"] = str(len(body))
+        reply = self._standin.receive(method, path, sent, body or b"", wait)
+        fault = reply.fault
+        if fault is not None and fault.drop:
+            raise transport.connection_failed("the stand-in closed the connection without answering")
+        if fault is not None and fault.trickle and fault.trickle * (len(reply.payload) + 64) >= timeout:
+            raise transport.timed_out(timeout)
+        if len(reply.payload) > transport.MAX_BODY_BYTES:
+            raise transport.too_large()
+        answer_headers = {"Content-Type": "application/json", "Content-Length": str(len(reply.payload))}
+        return transport.Answer(
+            reply.status, CaseInsensitiveDict(answer_headers | reply.headers), reply.payload
+        )
+
 
 def _error(code: str, message: str) -> JSON:
     return {"code": code, "message": message, "id": "req-0123456789"}
@@ -458,34 +641,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {key.lower(): value for key, value in self.headers.items()}
-        record = Recorded(method, self.path, headers, body)
-        standin = self.standin
-        with standin.lock:
-            standin.requests.append(record)
-        fault = standin.next_fault(method)
-        if fault is not None:
-            record.scripted = True
-            time.sleep(fault.delay)
-            if fault.applied:
-                standin.handle(method, self.path, headers, body)
-            if fault.drop:
-                self.close_connection = True
-                self.connection.shutdown(2)
-                return
-            payload = (
-                fault.body if fault.body is not None else json.dumps(_error("internal", "Fault")).encode()
-            )
-            if fault.trickle:
-                self._trickle(fault, payload, record)
-                return
-            self._send(fault.status, payload, fault.headers, record)
-            return
-        status, answer = standin.handle(method, self.path, headers, body)
-        self._send(status, json.dumps(answer).encode() if answer is not None else b"", {}, record)
+        reply = self.standin.receive(method, self.path, headers, body, time.sleep)
+        fault = reply.fault
+        if fault is not None and fault.drop:
+            self.close_connection = True
+            self.connection.shutdown(2)
+        elif fault is not None and fault.trickle:
+            self._trickle(fault, reply.payload)
+        else:
+            self._send(reply.status, reply.payload, reply.headers)
 
-    def _trickle(self, fault: Fault, payload: bytes, record: Recorded) -> None:
+    def _trickle(self, fault: Fault, payload: bytes) -> None:
         """Answer a byte at a time, as a slow or hostile server would; stop when the client goes."""
-        record.status, record.response = fault.status, payload
         head = (
             f"HTTP/1.1 {fault.status} Slow\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n\r\n"
@@ -502,8 +669,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str], record: Recorded) -> None:
-        record.status, record.response = status, payload
+    def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -1,10 +1,13 @@
-"""Entry point. As the action, the inputs come from ``INPUT_*``; as a command, from flags.
+"""Entry point, and the one place that decides where a run shows itself.
 
-With no arguments and the runner's ``INPUT_*`` variables (how the runner starts the container)
-it is the action: the log and outputs in the runner's formats. With arguments it is the command
-``ld-release-phase``, in a terminal or a workflow's ``run:`` step alike: inputs from flags, the
-token from ``$LD_ACCESS_TOKEN``, a plain log on stderr, and one JSON object on stdout (the
-outputs, or the failure). With neither, it shows how to use it.
+The rule, decided here once and passed down as a surface (:mod:`.surfaces`):
+
+- with arguments, it is the command ``ld-release-phase``: the terminal surface, inputs from
+  flags, the token from ``$LD_ACCESS_TOKEN``, a plain log on stderr and one JSON object on
+  stdout (in a terminal and in a workflow's ``run:`` step alike);
+- with no arguments and the runner's ``INPUT_*`` variables (how the runner starts the
+  container), it is the action: the workflow surface, the runner's formats;
+- with neither, it shows how to use the command.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from . import ACTION_NAME, __version__, errors
-from .action import carry_out, make_client, report
-from .clock import Clock, SystemClock
-from .errors import EXIT_CODE_MEANINGS, TOKEN_ENV, TOKEN_INPUT, ActionError, ExitCode
-from .inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
-from .report import failure_summary
-from .runner import Runner, Verbosity
+from . import ACTION_NAME, __version__, failures
+from .failures import EXIT_CODE_MEANINGS, ExitCode, Failure
+from .phases import step
+from .phases.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs
+from .plumbing.clock import Clock, SystemClock
+from .plumbing.transport import HttpTransport, TransportFactory
+from .plumbing.words import TOKEN_ENV, TOKEN_INPUT
+from .surfaces.base import Surface
+from .surfaces.terminal import TerminalSurface, Verbosity
+from .surfaces.workflow import WorkflowSurface
 
 if TYPE_CHECKING:
     import argparse
@@ -100,50 +106,55 @@ def main(
     env: Mapping[str, str] | None = None,
     stream: TextIO | None = None,
     clock: Clock | None = None,
+    transport: TransportFactory = HttpTransport,
 ) -> int:
+    """Run once and return the exit code. ``stream`` takes both the log and stdout's JSON (for
+    tests); ``transport`` makes the connection to LaunchDarkly (in tests, a stand-in in memory)."""
     env = os.environ if env is None else env
     argv = sys.argv[1:] if argv is None else list(argv)
     clock = clock or SystemClock()
     if argv:
-        return _as_command(argv, env, stream, clock)
+        return _as_command(argv, env, stream, clock, transport)
     if not any(name.startswith("INPUT_") for name in env):
         # Neither the runner's inputs nor flags: a person ran the bare command.
         problem = "no flags given; --project, --flag and --phase are required"
-        return _fail(Runner(env, stream, in_workflow=False), _command_line_error(problem))
-    runner = Runner(env, stream)
-    raw = runner.read_inputs(INPUT_NAMES)
+        return _fail(TerminalSurface(env, stream), _command_line_error(problem))
+    surface = WorkflowSurface(env, stream)
+    raw = surface.read_inputs(INPUT_NAMES)
     # A token given to the container as $LD_ACCESS_TOKEN (e.g. with docker:// and env:), used
     # when the input is empty or only white space.
     raw[TOKEN_INPUT] = raw[TOKEN_INPUT].strip() or env.get(TOKEN_ENV, "")
     if raw[TOKEN_INPUT]:
-        runner.mask(raw[TOKEN_INPUT])  # before anything else is printed
-    return run_step(raw, runner, clock)
+        surface.mask(raw[TOKEN_INPUT])  # before anything else is printed
+    return run_step(raw, surface, clock, transport)
 
 
-def _as_command(argv: list[str], env: Mapping[str, str], stream: TextIO | None, clock: Clock) -> int:
-    runner = Runner(env, stream, in_workflow=False)
+def _as_command(
+    argv: list[str], env: Mapping[str, str], stream: TextIO | None, clock: Clock, transport: TransportFactory
+) -> int:
+    surface = TerminalSurface(env, stream)
     token = env.get(TOKEN_ENV, "")
     for secret in [token, *_token_flag_values(argv)]:
-        runner.mask(secret)  # before anything else is printed, argparse's errors included
+        surface.mask(secret)  # before anything else is printed, argparse's errors included
     parser = build_parser()
     try:
         flags, unknown = parser.parse_known_args(argv)
         if unknown:
             raise CommandLineError(_unknown_flags(unknown, parser))
     except CommandLineError as problem:
-        return _fail(runner, _command_line_error(str(problem)))
+        return _fail(surface, _command_line_error(str(problem)))
     raw = {name: value for name, value in vars(flags).items() if name in INPUT_NAMES and name != TOKEN_INPUT}
-    runner.verbosity = (
+    surface.verbosity = (
         Verbosity.VERBOSE if flags.verbose else Verbosity.QUIET if flags.quiet else Verbosity.NORMAL
     )
     if getattr(flags, TOKEN_INPUT) is not None:
-        return _fail(runner, errors.token_flag_refused())
+        return _fail(surface, failures.token_flag_refused(TOKEN_ENV))
     raw[TOKEN_INPUT] = token
-    return run_step(raw, runner, clock, as_command=True)
+    return run_step(raw, surface, clock, transport)
 
 
-def _command_line_error(problem: str) -> ActionError:
-    return errors.bad_command_line(problem, build_parser().format_usage().strip(), ACTION_NAME)
+def _command_line_error(problem: str) -> Failure:
+    return failures.bad_command_line(problem, build_parser().format_usage().strip(), ACTION_NAME)
 
 
 def _token_flag_values(argv: list[str]) -> list[str]:
@@ -169,29 +180,23 @@ def _unknown_flags(unknown: list[str], parser: argparse.ArgumentParser) -> str:
     return "unknown " + ("flag " if len(said) == 1 else "flags ") + ", ".join(said)
 
 
-def run_step(raw: Mapping[str, str], runner: Runner, clock: Clock, *, as_command: bool = False) -> int:
+def run_step(raw: Mapping[str, str], surface: Surface, clock: Clock, transport: TransportFactory) -> int:
     """Validate, carry out and report one step; every failure becomes one error and an exit code."""
     try:
-        inputs = parse_inputs(raw, redactor=runner.redactor, as_command=as_command)
-        runner.check_files()
-        outcome = carry_out(inputs, make_client(inputs, runner, clock), runner, clock)
-        report(outcome, inputs, runner)
-    except ActionError as error:
-        return _fail(runner, error)
+        surface.succeed(step.run(raw, surface, clock, transport))
+    except Failure as failure:
+        return _fail(surface, failure)
     except KeyboardInterrupt:
-        return _fail(runner, errors.interrupted())
+        return _fail(surface, failures.interrupted())
     except Exception as error:  # a bug: say so plainly, trace only in debug mode
-        code = _fail(runner, errors.internal_error(error))
-        if runner.debug_enabled:
-            import traceback  # noqa: PLC0415 - only a bug in debug mode pays for importing it
+        code = _fail(surface, failures.internal_error(error))
+        import traceback  # noqa: PLC0415 - only a bug pays for importing it
 
-            runner.verbatim(traceback.format_exc())
+        surface.show_trace(traceback.format_exc())
         return code
     return int(ExitCode.OK)
 
 
-def _fail(runner: Runner, error: ActionError) -> int:
-    runner.error(error.message + (f"\n{error.hint}" if error.hint else ""), title=error.title)
-    runner.append_summary(failure_summary(runner.redactor, error))
-    runner.report_failure(error)
-    return int(error.exit_code)
+def _fail(surface: Surface, failure: Failure) -> int:
+    surface.fail(failure)
+    return int(failure.exit_code)

@@ -29,10 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from . import errors
-from .errors import TOKEN_ENV, TOKEN_INPUT, ref
-from .models import PhaseState, status_key
-from .parsing import (
+from ld_release_phase import failures as common
+from ld_release_phase.plumbing.parsing import (
     BASE_URI_PRESETS,
     describe_entry_errors,
     json_type,
@@ -41,8 +39,13 @@ from .parsing import (
     parse_duration,
     problem,
     span,
+    validate_inputs,
 )
-from .text import Redactor, did_you_mean
+from ld_release_phase.plumbing.text import Redactor, did_you_mean
+from ld_release_phase.plumbing.words import TOKEN_INPUT
+
+from . import failures
+from .models import PhaseState, status_key
 
 DEFAULT_BASE_URI = BASE_URI_PRESETS["commercial"]
 
@@ -65,11 +68,6 @@ DURATIONS = {
 }
 # The one status a phase can be set to by hand, and the words that ask for it (folded).
 START_WORDS = ("active", "started", "start")
-STATUS_REFUSED = (
-    f"LaunchDarkly only lets a phase be started by hand ({ref('status', 'active')}) and answers any "
-    "other status with HTTP 400. LaunchDarkly completes a phase when the next one starts: start the "
-    f"next phase ({ref('phase', 'next')})."
-)
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -116,10 +114,7 @@ class AudienceInput(BaseModel):
     def _names_exactly_one_audience(self) -> AudienceInput:
         given = [name for name in ("audienceId", "audienceName", "environmentKey") if getattr(self, name)]
         if len(given) != 1:
-            raise ValueError(
-                "each entry needs exactly one of audienceId, audienceName or environmentKey"
-                + (f" (got {' and '.join(given)})" if given else "")
-            )
+            raise ValueError(failures.audience_entry_names(given))
         return self
 
     def configuration(self) -> dict[str, Any]:
@@ -250,34 +245,19 @@ class ActionInputs(BaseModel):
 
     @field_validator("access_token", mode="before")
     @classmethod
-    def _token(cls, value: str, info: ValidationInfo) -> str:
+    def _token(cls, value: str) -> str:
         # Never echo the value: every message here describes the token without quoting it.
-        if not value and (info.context or {}).get("as_command"):
-            raise problem(f"is not set. Export a LaunchDarkly access token first: export {TOKEN_ENV}=api-...")
         if not value:
-            raise problem(
-                "is required but empty. Pass a LaunchDarkly access token from a secret, e.g. "
-                "access-token: ${{ secrets.LD_ACCESS_TOKEN }} (check that the secret exists "
-                "and is available to this workflow)."
-            )
+            raise problem(common.token_missing())
         if value.lower().startswith(("bearer ", "token ")):
-            raise problem(
-                "starts with an authorization scheme; LaunchDarkly takes the raw token, so pass "
-                "it without 'Bearer '."
-            )
+            raise problem(common.PREFIXED_WITH_A_SCHEME)
         if any(char.isspace() for char in value) or _CONTROL_CHARS.search(value):
-            raise problem("contains whitespace or control characters; paste the token alone.")
+            raise problem(common.HOLDS_WHITESPACE)
         if value.startswith(("sdk-", "mob-")):
-            raise problem(
-                "looks like an SDK or mobile key. The REST API needs a personal or service "
-                "access token (Account settings > Authorization), usually starting with 'api-'."
-            )
+            raise problem(common.LOOKS_LIKE_AN_SDK_KEY)
         if not value.isascii() or len(value) > MAX_TOKEN_LENGTH:
             # An HTTP header carries ASCII; a LaunchDarkly token is a short ASCII string.
-            raise problem(
-                f"has characters a LaunchDarkly token never has, or is over {MAX_TOKEN_LENGTH} "
-                "characters long; copy the token again from LaunchDarkly."
-            )
+            raise problem(common.token_unlikely(MAX_TOKEN_LENGTH))
         return value
 
     @field_validator("project", "flag", "release_pipeline", mode="before")
@@ -286,43 +266,31 @@ class ActionInputs(BaseModel):
         if not value:
             if info.field_name == "release_pipeline":  # optional: empty keeps a flag as it is
                 return value
-            raise problem("is required but empty.")
+            raise problem(common.REQUIRED)
         if not KEY_PATTERN.fullmatch(value):
-            raise problem(
-                f"must be a LaunchDarkly key (letters, digits, '.', '_' and '-', starting with a "
-                f"letter or digit, at most {MAX_KEY_LENGTH} characters); got {_redactor(info).quote(value)}."
-            )
+            raise problem(common.not_a_key(MAX_KEY_LENGTH, _redactor(info).quote(value)))
         return value
 
     @field_validator("release_variation", mode="before")
     @classmethod
     def _variation(cls, value: str) -> str:
         if _CONTROL_CHARS.search(value) or len(value) > MAX_KEY_LENGTH:
-            raise problem(
-                f"must be one line of at most {MAX_KEY_LENGTH} characters: the id of one of the flag's "
-                "variations."
-            )
+            raise problem(failures.variation_not_one_line(MAX_KEY_LENGTH))
         return value
 
     @model_validator(mode="after")
     def _variation_needs_pipeline(self) -> ActionInputs:
         if self.release_variation and not self.release_pipeline:
-            raise problem(
-                f"is only used when a flag is put on a pipeline; set {ref('release-pipeline')} too.",
-                about="release-variation",
-            )
+            raise problem(failures.VARIATION_NEEDS_PIPELINE, about="release-variation")
         return self
 
     @field_validator("phase", mode="before")
     @classmethod
     def _phase(cls, value: str) -> str:
         if not value:
-            raise problem("is required but empty. Give the phase's id, its name, or 'next'.")
+            raise problem(failures.PHASE_REQUIRED)
         if _CONTROL_CHARS.search(value) or len(value) > MAX_PHASE_LENGTH:
-            raise problem(
-                f"must be one line of at most {MAX_PHASE_LENGTH} characters: a phase id, a phase name, "
-                "or 'next'."
-            )
+            raise problem(failures.phase_not_one_line(MAX_PHASE_LENGTH))
         return value
 
     @field_validator("status", mode="before")
@@ -332,9 +300,8 @@ class ActionInputs(BaseModel):
             return PhaseState.STARTED
         shown = _redactor(info).quote(value)
         if PhaseState.read(value) is not None:
-            raise problem(f"{shown} cannot be set: {STATUS_REFUSED}")
-        guess = did_you_mean(value.strip(), list(START_WORDS))
-        raise problem(f"must be active (also spelt started or start); got {shown}.{guess}")
+            raise problem(failures.status_cannot_be_set(shown))
+        raise problem(failures.status_unknown(shown, did_you_mean(value.strip(), list(START_WORDS))))
 
     @field_validator("audiences", mode="before")
     @classmethod
@@ -342,12 +309,12 @@ class ActionInputs(BaseModel):
         if not value:
             return None
         if len(value.encode()) > MAX_AUDIENCES_BYTES:
-            raise problem(f"is over {MAX_AUDIENCES_BYTES // 1024} KiB; a phase's audiences fit in far less.")
-        document = load_structured(value)
+            raise problem(failures.audiences_too_large(MAX_AUDIENCES_BYTES // 1024))
+        document = load_structured(value, "a list of audiences")
         if not isinstance(document, list):
-            raise problem(f"must be a list of audience entries; got {json_type(document)}.")
+            raise problem(failures.audiences_not_a_list(json_type(document)))
         if len(document) > MAX_AUDIENCES:
-            raise problem(f"lists {len(document)} entries; at most {MAX_AUDIENCES} are accepted.")
+            raise problem(failures.audiences_too_many(len(document), MAX_AUDIENCES))
         try:
             return tuple(_audiences_adapter().validate_python(document))
         except ValidationError as error:
@@ -364,9 +331,7 @@ class ActionInputs(BaseModel):
     @classmethod
     def _max_retries(cls, value: str, info: ValidationInfo) -> int:
         if not value.isdigit() or int(value) > MAX_RETRIES_LIMIT:
-            raise problem(
-                f"must be a whole number from 0 to {MAX_RETRIES_LIMIT}; got {_redactor(info).quote(value)}."
-            )
+            raise problem(common.not_a_whole_number(MAX_RETRIES_LIMIT, _redactor(info).quote(value)))
         return int(value)
 
     @field_validator("request_timeout", "wait_timeout", "poll_interval", mode="before")
@@ -382,10 +347,9 @@ class ActionInputs(BaseModel):
         try:
             return WaitFor(folded)
         except ValueError:
-            guess = did_you_mean(folded, [goal.value for goal in WaitFor])
-            raise problem(
-                f"must be one of none, started, complete; got {_redactor(info).quote(value)}.{guess}"
-            ) from None
+            choices = [goal.value for goal in WaitFor]
+            guess = did_you_mean(folded, choices)
+            raise problem(common.not_one_of(choices, _redactor(info).quote(value), guess)) from None
 
     @field_validator("dry_run", mode="before")
     @classmethod
@@ -395,41 +359,16 @@ class ActionInputs(BaseModel):
             return False
         if value in ("true", "True", "TRUE"):
             return True
-        raise problem(f"must be true or false; got {_redactor(info).quote(value)}.")
+        raise problem(common.not_a_boolean(_redactor(info).quote(value)))
 
 
 INPUT_NAMES: tuple[str, ...] = tuple(field.alias or name for name, field in ActionInputs.model_fields.items())
 REQUIRED_INPUTS = (TOKEN_INPUT, "project", "flag", "phase")
 
 
-def parse_inputs(
-    raw: Mapping[str, str], *, redactor: Redactor | None = None, as_command: bool = False
-) -> ActionInputs:
+def parse_inputs(raw: Mapping[str, str], *, redactor: Redactor | None = None) -> ActionInputs:
     """Validate raw input strings, keyed by input name; raise one failure naming every problem.
 
-    Values echoed in problems go through ``redactor``. ``as_command``: the inputs came from
-    flags, so a missing token is explained as the command's environment variable rather than
-    the action's input.
+    Values echoed in problems go through ``redactor``.
     """
-    # An input left empty takes its default, as the runner fills in action.yml's.
-    values = {name: value for name in INPUT_NAMES if (value := raw.get(name, "").strip())}
-    try:
-        return ActionInputs.model_validate(
-            values, context={"as_command": as_command, "redactor": redactor or Redactor()}
-        )
-    except ValidationError as error:
-        problems = [
-            (_input_named_by(detail), detail["msg"])
-            for detail in error.errors(include_url=False, include_input=False)
-        ]
-    raise errors.invalid_inputs(problems)
-
-
-def _input_named_by(detail: Any) -> str:
-    """The input an error is about: its field's alias, or the input a cross-field check names."""
-    named = (detail.get("ctx") or {}).get("input")
-    if named:
-        return str(named)
-    field = str(detail["loc"][0]) if detail["loc"] else "inputs"
-    known = ActionInputs.model_fields.get(field)
-    return (known.alias or field) if known else field
+    return validate_inputs(ActionInputs, INPUT_NAMES, raw, redactor or Redactor())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -167,28 +167,6 @@ class Release(BaseModel):
         ids = [phase.id for phase in self.phases]
         index = ids.index(phase_id) if phase_id in ids else len(ids)
         return self.phases[index + 1] if index + 1 < len(ids) else None
-
-
-class ApiErrorBody(NamedTuple):
-    """LaunchDarkly's error body: ``{"code", "message", "id"}``; every field may be missing.
-
-    A plain class, read by hand: only failing runs read one, and a pydantic model costs every
-    run the time to build it.
-    """
-
-    code: str = ""
-    message: str = ""
-    id: str = ""
-
-    @classmethod
-    def read(cls, payload: Any) -> ApiErrorBody | None:
-        """The error in a decoded body, or None when the body is not one."""
-        if not isinstance(payload, dict):
-            return None
-        fields = {name: payload.get(name) for name in ("code", "message", "id")}
-        if not all(value is None or isinstance(value, str) for value in fields.values()):
-            return None
-        return cls(**{name: value or "" for name, value in fields.items()})
 
 
 def parse_release(payload: Any) -> Release:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import errors
+from ld_release_phase.plumbing.text import did_you_mean
+
+from . import failures
 from .inputs import AudienceInput
 from .models import PhaseState, Release, ReleaseAudience, ReleasePhase
-from .text import did_you_mean
 
 NEXT_PHASE = "next"
 _LIST_LIMIT = 12
@@ -41,16 +42,16 @@ def resolve_phase(release: Release, wanted: str) -> ReleasePhase:
     if len(folded) == 1:
         return folded[0]
     if folded:
-        raise errors.phase_ambiguous(release.name, wanted, [phase.id for phase in folded])
+        raise failures.phase_ambiguous(release.name, wanted, [phase.id for phase in folded])
     names = [phase.name for phase in release.phases if phase.name]
-    raise errors.phase_not_found(release.name, wanted, phase_names(release), did_you_mean(wanted, names))
+    raise failures.phase_not_found(release.name, wanted, phase_names(release), did_you_mean(wanted, names))
 
 
 def _next_phase(release: Release) -> ReleasePhase:
     for phase in release.phases:
         if not phase.is_started and not phase.is_complete:
             return phase
-    raise errors.no_next_phase(release.name)
+    raise failures.no_next_phase(release.name)
 
 
 def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> str:
@@ -63,7 +64,7 @@ def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> s
     if phase.audiences is None:
         if entry.audienceId is not None:
             return entry.audienceId
-        raise errors.audiences_not_listed(field, phase.name)
+        raise failures.audiences_not_listed(field, phase.name)
     available = _listing(
         [f"{aud.name} (id {aud.id}, environment {aud.environment_key or '-'})" for aud in phase.audiences]
     )
@@ -83,7 +84,7 @@ def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> s
         guess = did_you_mean(entry.audienceName, [aud.name for aud in phase.audiences])
     elif not matches and entry.environmentKey is not None:
         guess = did_you_mean(entry.environmentKey, [aud.environment_key for aud in phase.audiences])
-    raise errors.audience_not_matched(
+    raise failures.audience_not_matched(
         field, label, phase.name, available, several=bool(matches), suggestion=guess
     )
 

@@ -1,19 +1,33 @@
-"""What people read: the log's lines and groups, the step summary, and the step outputs.
-
-Everything here renders values it is given; what happened is decided by the orchestration.
-"""
+"""What people read of a phase step: its progress as log lines, and its result as a headline,
+outputs and a summary. Every sentence of a successful step is written here, once; the surface
+decides how each is shown."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Any
 
-from .client import Exchange, PlannedRequest
-from .errors import ActionError
-from .models import PhaseState, Release, ReleasePhase
-from .runner import Runner
-from .text import Redactor, human_duration, plural
+from ld_release_phase.plumbing.text import human_duration, plural
+from ld_release_phase.surfaces.base import Result, Strong, Summary, Table
+
+from .core import Outcome, PlannedAttach
+from .events import (
+    Attaching,
+    AudiencesRead,
+    NotWaiting,
+    PipelineRead,
+    Progress,
+    ReadAgain,
+    Sending,
+    SpellingSwitched,
+    SpellingTaken,
+    StepBegins,
+    WaitBegins,
+    WaitGoesOn,
+    WaitSawChange,
+    WouldSend,
+)
+from .inputs import ActionInputs, WaitFor
+from .models import Dialect, PhaseState, Release, ReleasePhase
 
 _MARKS = {
     PhaseState.COMPLETE: "✓",
@@ -41,69 +55,77 @@ OUTPUT_NAMES = (
 # The outputs that are JSON documents (``null`` when there is none): read with fromJSON.
 DOCUMENT_OUTPUTS = frozenset({"release", "audiences"})
 _FLAGS = ("started", "complete", "changed", "release-created")
+_DIALECT_WORDS = {
+    Dialect.LIVE: "the release speaks LaunchDarkly's live spelling",
+    Dialect.SPEC: "the release speaks the API specification's spelling",
+}
+# Said once, when a wait begins, so nobody waits for what only another step can do, or reads
+# more into "started" than LaunchDarkly's own word for the phase.
+_WHO_MOVES_IT = {
+    WaitFor.STARTED.value: (
+        " The phase counts as started once LaunchDarkly reports it active; what LaunchDarkly shows while"
+        " an approval is pending is not publicly documented."
+    ),
+    WaitFor.COMPLETE.value: (
+        " LaunchDarkly completes a phase when the next phase starts (or when a guarded rollout"
+        " ends), so another step or person must start the next phase."
+    ),
+}
 
 
-# -- the log ------------------------------------------------------------------------------
+# -- progress -----------------------------------------------------------------------------
 
 
-class ClientTrafficLog:
-    """Shows the client's calls: in a workflow a folded group per call (bodies in debug mode),
-    as a command one line per call (every detail with ``--verbose``). A wait's reads show only
-    in debug mode: the wait itself says what changes."""
-
-    def __init__(self, runner: Runner):
-        self._runner = runner
-        self._told_about_bodies = False
-
-    def retrying(self, message: str) -> None:
-        self._runner.info(f"Retrying: {message}")
-
-    def exchange(self, exchange: Exchange) -> None:
-        runner = self._runner
-        if exchange.poll and not runner.debug_enabled:
-            return
-        answer = f"HTTP {exchange.status}" if exchange.status is not None else "no answer"
-        title = f"{exchange.method} {exchange.path} → {answer} in {exchange.elapsed * 1000:.0f} ms"
-        if exchange.attempt > 1:
-            title += f" (attempt {exchange.attempt})"
-        if not runner.details_shown:
-            runner.info(title)
-            return
-        with runner.group(title):
-            runner.info(f"{exchange.method} {exchange.url}")
-            runner.info("Request headers: " + header_list(exchange.request_headers))
-            received = f"{answer}, {len(exchange.response_body.encode()):,} bytes"
-            if exchange.response_headers:
-                received += "; " + header_list(exchange.response_headers)
-            runner.info(f"Response: {received}")
-            if runner.debug_enabled:
-                if exchange.request_body:
-                    runner.info("Request body:")
-                    runner.verbatim(_indented(exchange.request_body))
-                runner.info("Response body:")
-                runner.verbatim(_indented(exchange.response_body) or "(empty)")
-            elif not self._told_about_bodies:
-                runner.info("Request and response bodies are shown when the run has step debug logging on.")
-                self._told_about_bodies = True
-
-
-def show_planned_request(runner: Runner, planned: PlannedRequest) -> None:
-    """A dry run's request: what would be sent, the token shown as ``***``."""
-    runner.info(f"Dry run: would send {planned.method} {planned.url}")
-    runner.info("with headers " + header_list(planned.headers))
-    runner.verbatim(json.dumps(planned.body, indent=2, ensure_ascii=False))
-
-
-def header_list(headers: Mapping[str, str]) -> str:
-    return ", ".join(f"{name}: {value}" for name, value in headers.items())
-
-
-def _indented(body: str) -> str:
-    """A JSON body indented for reading; anything else as it came."""
-    try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except (ValueError, RecursionError):
-        return body
+def lines(event: Progress) -> list[str]:  # noqa: PLR0911, PLR0912 - one answer per kind of event
+    """The log lines an event reads as (a dry run's request is shown by the surface itself)."""
+    match event:
+        case StepBegins():
+            return [
+                f"Release phase: project '{event.project}', flag '{event.flag}', phase '{event.phase}', "
+                f"status {event.status}" + (" (dry run)" if event.dry_run else "")
+            ]
+        case PipelineRead():
+            return [f"Pipeline '{event.release.name}': {pipeline_line(event.release, event.phase_id)}"]
+        case Attaching():
+            return [
+                f"Flag '{event.flag}' has no release yet: putting it on release pipeline '{event.pipeline}'."
+            ]
+        case WouldSend(last=True):
+            return ["Dry run: the phase is found once the flag is on the pipeline, so the dry run ends here."]
+        case Sending():
+            return [f"Sending status '{event.status}' ({_DIALECT_WORDS[event.dialect]})."]
+        case SpellingSwitched():
+            return [
+                f"LaunchDarkly refused status '{event.refused}' ({event.reason}); sending '{event.other}' "
+                "instead."
+            ]
+        case SpellingTaken():
+            return [f"LaunchDarkly took status '{event.status}'."]
+        case ReadAgain():
+            return [
+                f"Read again: phase '{event.phase.name}' is now {event.phase.reported_status}, so nothing is "
+                "sent again."
+            ]
+        case AudiencesRead():
+            return [audiences_line(event.phase)]
+        case NotWaiting():
+            return [f"Dry run: not waiting for the phase to be {event.goal}."]
+        case WaitBegins():
+            return [
+                f"Waiting up to {human_duration(event.timeout)} for phase '{event.phase}' to be {event.goal} "
+                f"(checking every {human_duration(event.interval)}); now {event.status}."
+                + _WHO_MOVES_IT[event.goal]
+            ]
+        case WaitSawChange():
+            return [
+                f"Phase '{event.phase}': {event.before} → {event.after} after {human_duration(event.waited)}."
+            ]
+        case WaitGoesOn():
+            return [
+                f"Phase '{event.phase}' is still {event.status} after {human_duration(event.waited)} of "
+                f"{human_duration(event.timeout)}."
+            ]
+    return []
 
 
 def pipeline_line(release: Release, target_id: str) -> str:
@@ -115,28 +137,6 @@ def pipeline_line(release: Release, target_id: str) -> str:
     return " → ".join(parts) if parts else "(no phases)"
 
 
-# -- sentences ----------------------------------------------------------------------------
-
-
-def change_sentence(phase: ReleasePhase, before: str, *, sent: bool, changed: bool, dry_run: bool) -> str:
-    where = f"Phase '{phase.name}'"
-    if dry_run:
-        return f"{where} is {before}; dry run, nothing was changed."
-    if changed:
-        return f"{where}: {before} → {phase.reported_status}."
-    if sent:
-        return f"{where}: LaunchDarkly took the start, and shows the phase {phase.reported_status}."
-    return f"{where} is already {phase.reported_status}; nothing to change."
-
-
-def attach_sentence(pipeline_key: str) -> str:
-    return f"Put the flag on release pipeline '{pipeline_key}'."
-
-
-def wait_note(goal: str, waited: float, polls: int) -> str:
-    return f"Waited {human_duration(waited)} ({plural(polls, 'poll')}) for the phase to be {goal}."
-
-
 def audiences_line(phase: ReleasePhase) -> str:
     """Each of the phase's audiences with its own status, as LaunchDarkly sends it."""
     shown = "; ".join(
@@ -146,11 +146,63 @@ def audiences_line(phase: ReleasePhase) -> str:
     return f"Audiences of phase '{phase.name}', as LaunchDarkly reports them: {shown}."
 
 
-# -- outputs ------------------------------------------------------------------------------
+# -- the result ---------------------------------------------------------------------------
+
+
+def result(outcome: Outcome | PlannedAttach, inputs: ActionInputs) -> Result:
+    """The headline, the outputs and the summary of a step that succeeded."""
+    title = f"LaunchDarkly: {inputs.flag}"
+    heading = f"LaunchDarkly release: {inputs.flag} in {inputs.project}"
+    if isinstance(outcome, PlannedAttach):
+        headline = (
+            f"Dry run: the flag would be put on release pipeline '{outcome.pipeline}'; nothing was changed."
+        )
+        return Result(
+            headline=headline,
+            title=title,
+            outputs=planned_attach_outputs(),
+            documents=DOCUMENT_OUTPUTS,
+            summary=Summary(heading, [[headline]]),
+        )
+    headline = _headline(outcome, inputs.wait_for)
+    return Result(
+        headline=headline,
+        title=title,
+        outputs=outputs(outcome.release, outcome.phase, changed=outcome.changed, created=outcome.created),
+        documents=DOCUMENT_OUTPUTS,
+        summary=summary(outcome.release, target_id=outcome.phase_id, headline=headline, heading=heading),
+    )
+
+
+def _headline(outcome: Outcome, goal: WaitFor) -> str:
+    parts = (
+        [f"Put the flag on release pipeline '{outcome.release.release_pipeline_key}'."]
+        if outcome.created
+        else []
+    )
+    parts.append(change_sentence(outcome))
+    if outcome.wait is not None and outcome.wait.polls:
+        waited = human_duration(outcome.wait.seconds)
+        parts.append(
+            f"Waited {waited} ({plural(outcome.wait.polls, 'poll')}) for the phase to be {goal.value}."
+        )
+    return " ".join(parts)
+
+
+def change_sentence(outcome: Outcome) -> str:
+    phase, before = outcome.phase, outcome.before
+    where = f"Phase '{phase.name}'"
+    if outcome.dry_run:
+        return f"{where} is {before}; dry run, nothing was changed."
+    if outcome.changed:
+        return f"{where}: {before} → {phase.reported_status}."
+    if outcome.sent:
+        return f"{where}: LaunchDarkly took the start, and shows the phase {phase.reported_status}."
+    return f"{where} is already {phase.reported_status}; nothing to change."
 
 
 def outputs(release: Release, phase: ReleasePhase, *, changed: bool, created: bool) -> dict[str, Any]:
-    """Every output, typed: the runner writes them as GitHub's strings, or as JSON."""
+    """Every output, typed: the surface writes them as GitHub's strings, or as JSON."""
     following = release.phase_after(phase.id)
     return {
         "status": phase.reported_status,
@@ -187,49 +239,27 @@ def planned_attach_outputs() -> dict[str, Any]:
     } | {"release-version": None}
 
 
-# -- the step summary -----------------------------------------------------------------------
-
-
-def summary(
-    redactor: Redactor, release: Release, *, target_id: str, headline: str, project: str, flag: str
-) -> str:
-    markdown = redactor.markdown
-    lines = [
-        f"### LaunchDarkly release: {markdown(flag)} in {markdown(project)}",
-        "",
-        f"Pipeline **{markdown(release.name or release.release_pipeline_key)}**"
-        + (f", release version {release.version}" if release.version is not None else ""),
-        "",
-        markdown(headline),
-        "",
-        "| | Phase | Status | Started | Complete | Audiences (environment): status |",
-        "|---|---|---|---|---|---|",
-    ]
+def summary(release: Release, *, target_id: str, headline: str, heading: str) -> Summary:
+    pipeline: list[str | Strong] = ["Pipeline ", Strong(release.name or release.release_pipeline_key)]
+    if release.version is not None:
+        pipeline.append(f", release version {release.version}")
+    rows = []
     for phase in release.phases:
-        marker = "➡️" if phase.id == target_id else ""
         audiences = ", ".join(
-            f"{markdown(aud.name)} ({markdown(aud.environment_key or '-')}): {markdown(aud.status or '-')}"
-            for aud in phase.audiences or ()
+            f"{aud.name} ({aud.environment_key or '-'}): {aud.status or '-'}" for aud in phase.audiences or ()
         )
-        lines.append(
-            f"| {marker} | {markdown(phase.name or phase.id)} | {markdown(phase.reported_status)} | "
-            f"{_yes(phase.is_started)} | {_yes(phase.is_complete)} | {audiences or '-'} |"
+        rows.append(
+            [
+                "➡️" if phase.id == target_id else "",
+                phase.name or phase.id,
+                phase.reported_status,
+                _yes(phase.is_started),
+                _yes(phase.is_complete),
+                audiences or "-",
+            ]
         )
-    return "\n".join(lines) + "\n\n"
-
-
-def headline_summary(redactor: Redactor, headline: str, project: str, flag: str) -> str:
-    markdown = redactor.markdown
-    return f"### LaunchDarkly release: {markdown(flag)} in {markdown(project)}\n\n{markdown(headline)}\n\n"
-
-
-def failure_summary(redactor: Redactor, error: ActionError) -> str:
-    markdown = redactor.markdown
-    lines = [f"### ❌ {markdown(error.title)}", ""]
-    lines += [markdown(line) + "  " for line in error.message.splitlines()]
-    if error.hint:
-        lines += ["", f"**Fix:** {markdown(error.hint)}"]
-    return "\n".join(lines) + "\n\n"
+    header = ["", "Phase", "Status", "Started", "Complete", "Audiences (environment): status"]
+    return Summary(heading, [pipeline, [headline], Table(header, rows)])
 
 
 def _yes(value: bool) -> str:

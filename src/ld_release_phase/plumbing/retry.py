@@ -17,7 +17,6 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from .clock import Clock
-from .errors import DeadlinePassed
 from .transport import Answer
 
 
@@ -70,6 +69,24 @@ class Rechecked:
         self.value = value
 
 
+class Retrying:
+    """A retry about to happen, for someone else to word: what failed, why, how long the wait
+    before the next try is, and which try that will be."""
+
+    __slots__ = ("attempt", "attempts", "reason", "wait", "what")
+
+    def __init__(self, what: str, reason: str, wait: float, attempt: int, attempts: int):
+        self.what = what
+        self.reason = reason
+        self.wait = wait
+        self.attempt = attempt  # the try about to be made, from 2
+        self.attempts = attempts
+
+
+class DeadlinePassed(Exception):
+    """A call could not be completed, retries included, before its caller's deadline."""
+
+
 class RetriesUsedUp(Exception):
     """The attempts or the waiting budget ran out; ``last`` is the final attempt."""
 
@@ -117,12 +134,12 @@ def wait_before_retry(
 
 
 class Retrier:
-    """Tries a call until its answer is final, and says each retry in one line."""
+    """Tries a call until its answer is final, and reports each retry as a :class:`Retrying`."""
 
-    def __init__(self, policy: RetryPolicy, clock: Clock, say: Callable[[str], None]):
+    def __init__(self, policy: RetryPolicy, clock: Clock, report: Callable[[Retrying], None]):
         self.policy = policy
         self._clock = clock
-        self._say = say
+        self._report = report
 
     def run(
         self,
@@ -159,7 +176,7 @@ class Retrier:
                 raise DeadlinePassed(f"{what}: {reason}")
             if now + wait > budget_end:
                 break
-            self._say(f"{what}: {reason}; retrying in {wait:.1f}s (attempt {number + 1} of {attempts})")
+            self._report(Retrying(what, reason, wait, number + 1, attempts))
             clock.sleep(wait)
             if kind is not RetryKind.RATE_LIMITED and recheck is not None:
                 found = recheck()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -53,6 +53,18 @@ class TransportFailure(Exception):
         self.detail = detail
 
 
+def timed_out(timeout: float) -> TransportFailure:
+    return TransportFailure(FailureKind.TIMEOUT, f"no complete answer within {human_duration(timeout)}")
+
+
+def connection_failed(cause: str) -> TransportFailure:
+    return TransportFailure(FailureKind.CONNECTION, f"connection failed ({cause})")
+
+
+def too_large() -> TransportFailure:
+    return TransportFailure(FailureKind.TOO_LARGE, f"the answer is larger than {MAX_BODY_BYTES // 2**20} MiB")
+
+
 class _TokenAuth(AuthBase):
     """The raw token in ``Authorization``. Given as the session's auth, it also keeps requests
     from replacing the header with ``~/.netrc`` credentials for the host."""
@@ -70,8 +82,28 @@ class _TokenAuth(AuthBase):
 _NO_PROXY: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
 
-class Transport:
-    def __init__(self, base_uri: str, *, token: str):
+class Transport(Protocol):
+    """Where the client's requests go: the network (:class:`HttpTransport`), or in tests a
+    stand-in answering in memory. The token is the transport's: it alone sets ``Authorization``."""
+
+    base_uri: str
+
+    def url(self, path: str) -> str: ...
+
+    def send(
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float
+    ) -> Answer:
+        """One request and its whole answer within ``timeout`` seconds, or a TransportFailure."""
+        ...
+
+
+TransportFactory = Callable[[str, str], Transport]  # (base URI, token) -> a transport
+
+
+class HttpTransport:
+    """The network, through requests."""
+
+    def __init__(self, base_uri: str, token: str):
         self.base_uri = base_uri.rstrip("/")
         self._session = requests.Session()
         self._session.auth = _TokenAuth(token)
@@ -89,13 +121,9 @@ class Transport:
         except requests.exceptions.SSLError as error:
             raise TransportFailure(FailureKind.TLS, root_cause(error)) from None
         except requests.Timeout:
-            raise TransportFailure(
-                FailureKind.TIMEOUT, f"no complete answer within {human_duration(timeout)}"
-            ) from None
+            raise timed_out(timeout) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-            raise TransportFailure(
-                FailureKind.CONNECTION, f"connection failed ({root_cause(error)})"
-            ) from None
+            raise connection_failed(root_cause(error)) from None
         except requests.RequestException as error:
             raise TransportFailure(FailureKind.UNSENDABLE, root_cause(error)) from None
 
@@ -141,21 +169,27 @@ def _read_capped(response: requests.Response) -> bytes:
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             response.close()
-            raise TransportFailure(
-                FailureKind.TOO_LARGE, f"the answer is larger than {MAX_BODY_BYTES // 2**20} MiB"
-            )
+            raise too_large()
         chunks.append(chunk)
     return b"".join(chunks)
 
 
+class NotJson(ValueError):
+    """A body that is not JSON at all."""
+
+
+class TooDeep(ValueError):
+    """A body nested more than :data:`MAX_JSON_DEPTH` levels deep."""
+
+
 def json_of(body: bytes) -> Any:
-    """A body's JSON; ValueError saying what is wrong if it is not JSON, or nested absurdly deep."""
+    """A body's JSON; :class:`NotJson` or :class:`TooDeep` when it is not a sane JSON document."""
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
-        raise ValueError("is not JSON") from None
+        raise NotJson() from None
     if _nested_deeper_than(payload, MAX_JSON_DEPTH):
-        raise ValueError(f"is nested more than {MAX_JSON_DEPTH} levels deep")
+        raise TooDeep()
     return payload
 
 

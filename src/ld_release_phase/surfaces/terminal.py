@@ -1,0 +1,138 @@
+"""The terminal surface: the command, in a shell or in a workflow's ``run:`` step.
+
+The log goes to stderr in plain words, a line per call (``--verbose`` adds every detail,
+``--quiet`` keeps only errors); stdout gets one JSON object, the outputs or the failure, so it
+can be piped. Inputs are named as flags (``--phase``), the token as ``$LD_ACCESS_TOKEN``. A
+``run:`` step's output is read for workflow commands too, so every line is made inert, with
+control characters shown as escapes so that text from outside cannot drive a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from enum import IntEnum
+from typing import TextIO
+
+from ld_release_phase.failures import Failure
+from ld_release_phase.plumbing.api import Exchange
+from ld_release_phase.plumbing.text import LINE_LIMIT, fold
+from ld_release_phase.plumbing.words import TOKEN_ENV, TOKEN_INPUT, Ref, TokenSource, Words
+
+from .base import (
+    VERBATIM_LIMIT,
+    Result,
+    Surface,
+    as_json,
+    exchange_details,
+    exchange_title,
+    indented,
+    inert,
+    json_inert,
+    tolerant,
+)
+
+
+class Verbosity(IntEnum):
+    """How much the command prints on stderr: only errors, a line per call, or every detail."""
+
+    QUIET = 0
+    NORMAL = 1
+    VERBOSE = 2
+
+
+class TerminalSurface(Surface):
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log: TextIO | None = None,
+        out: TextIO | None = None,
+        *,
+        verbosity: Verbosity = Verbosity.NORMAL,
+    ):
+        super().__init__(env)
+        self._log = tolerant(log or sys.stderr)
+        self._out = tolerant(out or (log if log is not None else sys.stdout))
+        self.verbosity = verbosity
+
+    @property
+    def debug(self) -> bool:
+        return self.verbosity is Verbosity.VERBOSE
+
+    def name(self, reference: Ref) -> str:
+        if isinstance(reference, TokenSource):
+            return f"is not set. Export a LaunchDarkly access token first: export {TOKEN_ENV}=api-..."
+        flag = f"${TOKEN_ENV}" if reference.input == TOKEN_INPUT else f"--{reference.input}"
+        return flag if reference.value is None else f"{flag} {reference.value}"
+
+    def mask(self, secret: str) -> None:
+        """Redact ``secret`` from everything printed. (A mask command would only print it here.)"""
+        parts = sorted(filter(None, {secret.strip(), *(line.strip() for line in secret.splitlines())}))
+        for part in parts:
+            self.redactor.register(part)
+
+    # -- log --------------------------------------------------------------------------------
+
+    def _line(self, line: str, stream: TextIO | None = None) -> None:
+        self._write(inert(fold(self.redactor.clean(line))), stream or self._log)
+
+    def say(self, words: Words | str) -> None:
+        if self.verbosity is not Verbosity.QUIET:
+            self._line(self.redactor.one_line(self.text(words)))
+
+    def verbatim(self, body: str) -> None:
+        if self.verbosity is Verbosity.QUIET:
+            return
+        for line in self.redactor.cut(body, VERBATIM_LIMIT).splitlines():
+            self._line(line)
+
+    def _annotation(self, kind: str, message: Words | str, title: Words | str = "") -> None:
+        """``error: Title: message``, its further lines indented."""
+        text = self.redactor.cut(self.text(message), LINE_LIMIT)
+        heading = self.redactor.one_line(self.text(title), 200)
+        label = f"{kind}: {heading}" if heading else kind
+        for number, line in enumerate((label + ": " + text).splitlines() or [label]):
+            self._line(line if number == 0 else "  " + line)
+
+    def exchange(self, exchange: Exchange) -> None:
+        """A line per call; with ``--verbose`` its details and bodies, and a wait's every read."""
+        if exchange.poll and not self.debug:
+            return
+        self.say(exchange_title(exchange))
+        if not self.debug:
+            return
+        for line in exchange_details(exchange):
+            self.say(line)
+        if exchange.request_body:
+            self.say("Request body:")
+            self.verbatim(indented(exchange.request_body))
+        self.say("Response body:")
+        self.verbatim(indented(exchange.response_body) or "(empty)")
+
+    def warn(self, words: Words | str, title: str) -> None:
+        if self.verbosity is not Verbosity.QUIET:
+            self._annotation("warning", words, title)
+
+    # -- the end of a run -------------------------------------------------------------------
+
+    def succeed(self, result: Result) -> None:
+        values, _ = self._fit(result.outputs, result.documents)
+        self._line(json_inert(as_json(values)), self._out)
+        if self.verbosity is not Verbosity.QUIET:
+            self._annotation("notice", result.headline, result.title)
+
+    def fail(self, failure: Failure) -> None:
+        """Said on stderr, and as JSON on stdout so that a pipe reads why it failed."""
+        message = Words(failure.message, "\n", failure.hint) if failure.hint else failure.message
+        self._annotation("error", message, failure.title)
+        said = {
+            "title": self.text(failure.title),
+            "message": self.text(failure.message),
+            "hint": self.text(failure.hint),
+        }
+        self._line(json_inert(as_json({"error": said, "exit-code": int(failure.exit_code)})), self._out)
+
+    def show_trace(self, trace: str) -> None:
+        """A bug's traceback, with ``--verbose`` only."""
+        if self.debug:
+            self.verbatim(trace)
