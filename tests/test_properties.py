@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ld_release_phase.cli import run_step
+from ld_release_phase.cli import OPERATIONS, run_step
 from ld_release_phase.failures import ExitCode, Failure
 from ld_release_phase.phases.inputs import INPUT_NAMES, parse_inputs
 from ld_release_phase.surfaces.workflow import WorkflowSurface
@@ -76,7 +76,7 @@ def run_once(
         stream = io.StringIO()
         surface = WorkflowSurface(env, stream)
         surface.mask(raw["access-token"])
-        code = run_step(raw, surface, FakeClock(), server.transport)
+        code = run_step(OPERATIONS[0], raw, surface, FakeClock(), server.transport)
         return (
             code,
             stream.getvalue(),

@@ -1,12 +1,14 @@
-"""Entry point, and the one place that decides where a run shows itself.
+"""Entry point, and the one place that decides which operation runs and where it shows itself.
 
-The rule, decided here once and passed down as a surface (:mod:`.surfaces`):
+The operation: a first argument naming one of :data:`OPERATIONS` (a subcommand, or the
+``args`` an action.yml passes) picks it; otherwise it is the phase step. Then the surface,
+decided here once and passed down (:mod:`.surfaces`):
 
-- with arguments, it is the command ``ld-release-phase``: the terminal surface, inputs from
-  flags, the token from ``$LD_ACCESS_TOKEN``, a plain log on stderr and one JSON object on
+- with (further) arguments, it is the command ``ld-release-phase``: the terminal surface, inputs
+  from flags, the token from ``$LD_ACCESS_TOKEN``, a plain log on stderr and one JSON object on
   stdout (in a terminal and in a workflow's ``run:`` step alike);
-- with no arguments and the runner's ``INPUT_*`` variables (how the runner starts the
-  container), it is the action: the workflow surface, the runner's formats;
+- with none and the runner's ``INPUT_*`` variables (how the runner starts the container), it is
+  the action: the workflow surface, the runner's formats;
 - with neither, it shows how to use the command.
 """
 
@@ -19,8 +21,8 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import ACTION_NAME, __version__, failures
 from .failures import EXIT_CODE_MEANINGS, ExitCode, Failure
-from .phases import step
-from .phases.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs
+from .operation import Operation
+from .phases import step as phase_step
 from .plumbing.clock import Clock, SystemClock
 from .plumbing.transport import HttpTransport, TransportFactory
 from .plumbing.words import TOKEN_ENV, TOKEN_INPUT
@@ -31,6 +33,8 @@ from .surfaces.workflow import WorkflowSurface
 if TYPE_CHECKING:
     import argparse
 
+# Every operation the entry can run; the first is the default, run when no subcommand is named.
+OPERATIONS: tuple[Operation, ...] = (phase_step.OPERATION,)
 # Flags that may stand alone: "--dry-run" means "--dry-run true".
 _SWITCHES = {"dry-run": "true"}
 _TOKEN_FLAG = f"--{TOKEN_INPUT}"
@@ -46,7 +50,7 @@ def exit_codes_text() -> str:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(operation: Operation = OPERATIONS[0]) -> argparse.ArgumentParser:
     """Flags built from the input model: the same names, descriptions and defaults as action.yml."""
     import argparse  # noqa: PLC0415 - only the command pays for importing it
 
@@ -55,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
             raise CommandLineError(message)
 
     parser = Parser(
-        prog=ACTION_NAME,
-        description="Start a phase of a LaunchDarkly release pipeline. The log goes to stderr; stdout "
+        prog=_program(operation),
+        description=f"{operation.description} The log goes to stderr; stdout "
         'gets one JSON object: the phase\'s state, or {"error": ..., "exit-code": N} on failure. '
         f"The access token is read from ${TOKEN_ENV}.",
         epilog=exit_codes_text(),
@@ -64,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,  # a typo must not quietly stand for another flag
     )
     required = parser.add_argument_group("required")
-    for name, field in ActionInputs.model_fields.items():
+    for name, field in operation.inputs.model_fields.items():
         flag = field.alias or name
         described = (field.description or "").replace("`", "").replace("%", "%%")
         default = f" (default: {field.default})" if field.default else ""
@@ -78,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="(refused)",
                 help=f"Not accepted: put the token in ${TOKEN_ENV} (flags end up in shell history and ps).",
             )
-        elif flag in REQUIRED_INPUTS:
+        elif flag in operation.required:
             required.add_argument(f"--{flag}", dest=flag, default="", metavar="VALUE", help=described)
         elif flag in _SWITCHES:
             parser.add_argument(
@@ -113,48 +117,69 @@ def main(
     env = os.environ if env is None else env
     argv = sys.argv[1:] if argv is None else list(argv)
     clock = clock or SystemClock()
+    operation, argv = _operation_of(argv)
     if argv:
-        return _as_command(argv, env, stream, clock, transport)
+        return _as_command(operation, argv, env, stream, clock, transport)
     if not any(name.startswith("INPUT_") for name in env):
         # Neither the runner's inputs nor flags: a person ran the bare command.
-        problem = "no flags given; --project, --flag and --phase are required"
-        return _fail(TerminalSurface(env, stream), _command_line_error(problem))
+        required = ", ".join(f"--{name}" for name in operation.required if name != TOKEN_INPUT)
+        problem = f"no flags given; {required} are required"
+        return _fail(TerminalSurface(env, stream), _command_line_error(operation, problem))
     surface = WorkflowSurface(env, stream)
-    raw = surface.read_inputs(INPUT_NAMES)
+    raw = surface.read_inputs(operation.names)
     # A token given to the container as $LD_ACCESS_TOKEN (e.g. with docker:// and env:), used
     # when the input is empty or only white space.
     raw[TOKEN_INPUT] = raw[TOKEN_INPUT].strip() or env.get(TOKEN_ENV, "")
     if raw[TOKEN_INPUT]:
         surface.mask(raw[TOKEN_INPUT])  # before anything else is printed
-    return run_step(raw, surface, clock, transport)
+    return run_step(operation, raw, surface, clock, transport)
 
 
-def _as_command(
-    argv: list[str], env: Mapping[str, str], stream: TextIO | None, clock: Clock, transport: TransportFactory
+def _operation_of(argv: list[str]) -> tuple[Operation, list[str]]:
+    """The operation a first argument names (and the arguments after it), else the default."""
+    named = {operation.command: operation for operation in OPERATIONS[1:]}
+    if argv and argv[0] in named:
+        return named[argv[0]], argv[1:]
+    return OPERATIONS[0], argv
+
+
+def _program(operation: Operation) -> str:
+    return ACTION_NAME if operation is OPERATIONS[0] else f"{ACTION_NAME} {operation.command}"
+
+
+def _as_command(  # noqa: PLR0917 - main's own arguments, handed on
+    operation: Operation,
+    argv: list[str],
+    env: Mapping[str, str],
+    stream: TextIO | None,
+    clock: Clock,
+    transport: TransportFactory,
 ) -> int:
     surface = TerminalSurface(env, stream)
     token = env.get(TOKEN_ENV, "")
     for secret in [token, *_token_flag_values(argv)]:
         surface.mask(secret)  # before anything else is printed, argparse's errors included
-    parser = build_parser()
+    parser = build_parser(operation)
     try:
         flags, unknown = parser.parse_known_args(argv)
         if unknown:
             raise CommandLineError(_unknown_flags(unknown, parser))
     except CommandLineError as problem:
-        return _fail(surface, _command_line_error(str(problem)))
-    raw = {name: value for name, value in vars(flags).items() if name in INPUT_NAMES and name != TOKEN_INPUT}
+        return _fail(surface, _command_line_error(operation, str(problem)))
+    names = operation.names
+    raw = {name: value for name, value in vars(flags).items() if name in names and name != TOKEN_INPUT}
     surface.verbosity = (
         Verbosity.VERBOSE if flags.verbose else Verbosity.QUIET if flags.quiet else Verbosity.NORMAL
     )
     if getattr(flags, TOKEN_INPUT) is not None:
         return _fail(surface, failures.token_flag_refused(TOKEN_ENV))
     raw[TOKEN_INPUT] = token
-    return run_step(raw, surface, clock, transport)
+    return run_step(operation, raw, surface, clock, transport)
 
 
-def _command_line_error(problem: str) -> Failure:
-    return failures.bad_command_line(problem, build_parser().format_usage().strip(), ACTION_NAME)
+def _command_line_error(operation: Operation, problem: str) -> Failure:
+    usage = build_parser(operation).format_usage().strip()
+    return failures.bad_command_line(problem, usage, _program(operation))
 
 
 def _token_flag_values(argv: list[str]) -> list[str]:
@@ -180,10 +205,12 @@ def _unknown_flags(unknown: list[str], parser: argparse.ArgumentParser) -> str:
     return "unknown " + ("flag " if len(said) == 1 else "flags ") + ", ".join(said)
 
 
-def run_step(raw: Mapping[str, str], surface: Surface, clock: Clock, transport: TransportFactory) -> int:
+def run_step(
+    operation: Operation, raw: Mapping[str, str], surface: Surface, clock: Clock, transport: TransportFactory
+) -> int:
     """Validate, carry out and report one step; every failure becomes one error and an exit code."""
     try:
-        surface.succeed(step.run(raw, surface, clock, transport))
+        surface.succeed(operation.run(raw, surface, clock, transport))
     except Failure as failure:
         return _fail(surface, failure)
     except KeyboardInterrupt:

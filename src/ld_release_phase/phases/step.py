@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ld_release_phase.operation import Operation
 from ld_release_phase.plumbing.api import Exchange
 from ld_release_phase.plumbing.clock import Clock
 from ld_release_phase.plumbing.retry import Retrying, RetryPolicy
@@ -15,7 +16,7 @@ from . import render
 from .client import PipelineClient
 from .core import carry_out
 from .events import Progress, WouldSend
-from .inputs import parse_inputs
+from .inputs import REQUIRED_INPUTS, ActionInputs, parse_inputs
 
 
 class _Listener:
@@ -50,3 +51,12 @@ def run(raw: Mapping[str, str], surface: Surface, clock: Clock, transport: Trans
         clock=clock,
     )
     return render.result(carry_out(inputs, client, listener.progress, clock), inputs)
+
+
+OPERATION = Operation(
+    command="phase",
+    description="Start a phase of a LaunchDarkly release pipeline.",
+    inputs=ActionInputs,
+    required=REQUIRED_INPUTS,
+    run=run,
+)
