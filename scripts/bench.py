@@ -197,7 +197,7 @@ class Probes:
 
 
 def measure(python: Path, runs: int) -> dict[str, list[float]]:
-    standin = StandIn(token=TOKEN, spelling="live")
+    standin = StandIn(token=TOKEN, dialect="live")
     standin.add_release("demo", "new-checkout")
     standin.start()
     samples: dict[str, list[float]] = {}

@@ -51,7 +51,7 @@ def show(title: str, run: ActionRun) -> None:
 
 
 def main() -> None:
-    standin = StandIn(token=TOKEN, spelling="live")
+    standin = StandIn(token=TOKEN, dialect="live")
     standin.add_release("demo", "new-checkout")
     url = standin.start()
     print(
@@ -66,7 +66,7 @@ def main() -> None:
             print((Path(tmp) / str(SHOWN_SUMMARY) / "summary.md").read_text())
             writes = [f"PUT {r.path.rsplit('/', 1)[-1]} {r.body.decode()}" for r in standin.writes]
             print(f"The live stand-in saw {len(standin.requests)} requests; writes: {writes}")
-            spec = StandIn(token=TOKEN, spelling="spec")
+            spec = StandIn(token=TOKEN, dialect="spec")
             spec.add_release("demo", "new-checkout")
             try:
                 run = run_step(spec.start(), {"phase": "Testing"}, Path(tmp) / "spec")

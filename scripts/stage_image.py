@@ -41,7 +41,7 @@ def files_under(root: Path) -> set[Path]:
 
 def exercise(entrypoint: Path, work: Path) -> None:
     """Each kind of run once, so that each leaves the bytecode of what it imports."""
-    live = StandIn(token=TOKEN, spelling="live")
+    live = StandIn(token=TOKEN, dialect="live")
     live.add_release("demo", "new-checkout")
     live.add_flag("demo", "brand-new-flag")
     live.add_pipeline("demo")

@@ -50,13 +50,13 @@ def assert_matches_launchdarkly(standin: StandIn) -> None:
             assert model.from_dict(body).to_dict() == body, f"body has fields LaunchDarkly ignores: {body}"
         if record.status == 200 and not record.scripted:
             served: dict[str, Any] = json.loads(record.response)
-            if standin.spelling == "live":
+            if standin.dialect == "live":
                 served["phases"] = [_LIVE_OMISSIONS | phase for phase in served["phases"]]
             models.PipelineRelease.from_dict(served)
 
 
-def _serve(spelling: str) -> Iterator[StandIn]:
-    server = StandIn(token=TOKEN, spelling=spelling)
+def _serve(dialect: str) -> Iterator[StandIn]:
+    server = StandIn(token=TOKEN, dialect=dialect)
     server.add_release("demo", "new-checkout")
     server.start()
     try:
@@ -80,7 +80,7 @@ def live_standin() -> Iterator[StandIn]:
 
 @pytest.fixture(params=["live", "spec"])
 def any_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
-    """The stand-in in each mode in turn: the default path must work against both."""
+    """The stand-in in each dialect in turn: the default path must work against both."""
     yield from _serve(request.param)
 
 

@@ -44,7 +44,7 @@ def test_a_flag_without_a_release_is_put_on_the_pipeline_and_its_first_phase_sta
 
     assert_clean_success(run)
     assert attaches(new_flag) == [{"releasePipelineKey": DEMO_PIPELINE}]
-    assert phase_puts(new_flag) == [{"status": WIRE[new_flag.spelling]}]
+    assert phase_puts(new_flag) == [{"status": WIRE[new_flag.dialect]}]
     assert [r.method for r in new_flag.requests] == ["GET", "PUT", "PUT"]
     assert new_flag.requests[1].path == f"/api/v2/projects/demo/flags/{NEW_FLAG}/release"
     assert (run.outputs["release-created"], run.outputs["changed"], run.outputs["started"]) == ("true",) * 3
@@ -145,7 +145,7 @@ def test_an_attach_that_landed_before_the_connection_dropped_is_not_repeated(
 ) -> None:
     new_flag.fail_next(Fault(drop=True, applied=True, method="PUT"))
 
-    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
+    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock(), standin=new_flag)
 
     assert_clean_success(run)
     assert len(attaches(new_flag)) == 1  # read again, found the release, did not repeat
@@ -158,7 +158,7 @@ def test_an_attach_that_did_not_land_is_repeated_after_reading_again(
 ) -> None:
     new_flag.fail_next(Fault(drop=True, method="PUT"))
 
-    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
+    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock(), standin=new_flag)
 
     assert_clean_success(run)
     assert [r.method for r in new_flag.requests] == ["GET", "PUT", "GET", "PUT", "PUT"]
@@ -191,7 +191,7 @@ def test_a_release_on_another_pipeline_found_after_a_failed_attach_is_refused_wi
     # Another job puts the flag on another pipeline while this step's attach is in flight.
     new_flag.on_read(2, lambda: new_flag.move_to_pipeline("other-pipe", flag=NEW_FLAG))
 
-    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
+    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock(), standin=new_flag)
 
     assert_clean_failure(run, 2, "Invalid input 'release-pipeline'", "'other-pipe', not 'standard-pipeline'")
     assert [r.method for r in new_flag.requests] == ["GET", "PUT", "GET"]  # read again, not repeated
@@ -203,7 +203,7 @@ def test_a_conflict_on_the_attach_is_read_again_before_anything_is_repeated(
 ) -> None:
     new_flag.fail_next(Fault(409, method="PUT", applied=True))
 
-    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock())
+    run = run_in_process(attach_inputs(new_flag), tmp_path, FakeClock(), standin=new_flag)
 
     assert_clean_success(run)
     assert len(attaches(new_flag)) == 1  # the conflict's read found the release: no second attach

@@ -44,7 +44,7 @@ def image() -> str:
 
 @pytest.fixture
 def tls_standin(private_ca: tuple[str, str]) -> Iterator[StandIn]:
-    server = StandIn(token=TOKEN, spelling="live")
+    server = StandIn(token=TOKEN, dialect="live")
     server.add_release("demo", "new-checkout")
     server.start(tls=private_ca)
     yield server
@@ -61,7 +61,7 @@ def assert_clean_in_container(run: ContainerRun, code: int) -> None:
 def test_the_default_step_starts_the_phase_in_either_spelling(
     image: str, tmp_path: Path, mode: str, sent: str
 ) -> None:
-    standin = StandIn(token=TOKEN, spelling=mode)
+    standin = StandIn(token=TOKEN, dialect=mode)
     standin.add_release("demo", "new-checkout")
     url = standin.start()
     try:

@@ -1,5 +1,5 @@
 """What the documentation shows works: every step in the README and in ``examples/`` that uses
-this action runs, as the runner would pass it, against the stand-in in both modes."""
+this action runs, as the runner would pass it, against the stand-in in both dialects."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def test_every_documented_step_works_against_both_modes(
     assert "Traceback" not in run.stdout
     dry = inputs["dry-run"] == "true"
     phase_writes = [r.json()["status"] for r in any_standin.writes if "/phases/" in r.path]
-    assert phase_writes == ([] if dry else [WIRE[any_standin.spelling]])
+    assert phase_writes == ([] if dry else [WIRE[any_standin.dialect]])
     assert run.outputs["release-created"] == ("true" if inputs["release-pipeline"] and not dry else "false")
     assert run.outputs["started"] == ("false" if dry else "true")
 

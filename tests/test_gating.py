@@ -78,7 +78,7 @@ def test_starting_a_phase_that_already_completed_is_a_no_op(live_standin: StandI
 def test_wait_for_started_returns_at_once_when_met(standin: StandIn, tmp_path: Path) -> None:
     clock = FakeClock()
 
-    run = run_in_process(inputs_for(standin.url, wait_for="started"), tmp_path, clock)
+    run = run_in_process(inputs_for(standin.url, wait_for="started"), tmp_path, clock, standin=standin)
 
     assert run.returncode == 0
     assert clock.sleeps == []
@@ -95,7 +95,10 @@ def test_wait_for_complete_polls_until_the_phase_completes(live_standin: StandIn
     live_standin.on_read(4, lambda: live_standin.set_phase("Testing", "Complete"))
 
     run = run_in_process(
-        inputs_for(live_standin.url, wait_for="complete", poll_interval="20s"), tmp_path, clock
+        inputs_for(live_standin.url, wait_for="complete", poll_interval="20s"),
+        tmp_path,
+        clock,
+        standin=live_standin,
     )
 
     assert run.returncode == 0, run.stdout
@@ -119,7 +122,10 @@ def test_wait_that_never_completes_fails_near_its_timeout_having_polled(
     clock = FakeClock()
 
     run = run_in_process(
-        inputs_for(standin.url, wait_for="complete", wait_timeout="1m", poll_interval="15s"), tmp_path, clock
+        inputs_for(standin.url, wait_for="complete", wait_timeout="1m", poll_interval="15s"),
+        tmp_path,
+        clock,
+        standin=standin,
     )
 
     assert run.returncode == 6
@@ -137,7 +143,10 @@ def test_poll_interval_longer_than_the_remaining_time_is_cut_to_the_deadline(
     clock = FakeClock()
 
     run = run_in_process(
-        inputs_for(standin.url, wait_for="complete", wait_timeout="50", poll_interval="30"), tmp_path, clock
+        inputs_for(standin.url, wait_for="complete", wait_timeout="50", poll_interval="30"),
+        tmp_path,
+        clock,
+        standin=standin,
     )
 
     assert run.returncode == 6
@@ -158,7 +167,9 @@ def test_cancel_or_pause_during_the_wait_fails_fast(
 
     standin.on_read(2, lambda: change(standin))  # type: ignore[operator]
 
-    run = run_in_process(inputs_for(standin.url, wait_for="complete", wait_timeout="1h"), tmp_path, clock)
+    run = run_in_process(
+        inputs_for(standin.url, wait_for="complete", wait_timeout="1h"), tmp_path, clock, standin=standin
+    )
 
     assert run.returncode == 6
     assert run.error.properties["title"] == title
@@ -183,7 +194,7 @@ def test_polling_rides_out_rate_limits(standin: StandIn, tmp_path: Path) -> None
     standin.on_read(1, lambda: standin.fail_next(Fault(429, headers={"Retry-After": "5"}, method="GET")))
     standin.on_read(2, lambda: standin.set_phase("Testing", "Complete"))
 
-    run = run_in_process(inputs_for(standin.url, wait_for="complete"), tmp_path, clock)
+    run = run_in_process(inputs_for(standin.url, wait_for="complete"), tmp_path, clock, standin=standin)
 
     assert run.returncode == 0, run.stdout
     assert clock.sleeps[0] == 15.0  # the poll interval
@@ -285,7 +296,9 @@ def test_base_uri_presets_and_loopback_http(given: str, resolved: str) -> None:
 def test_dry_run_does_not_wait(standin: StandIn, tmp_path: Path) -> None:
     clock = FakeClock()
 
-    run = run_in_process(inputs_for(standin.url, wait_for="complete", dry_run="true"), tmp_path, clock)
+    run = run_in_process(
+        inputs_for(standin.url, wait_for="complete", dry_run="true"), tmp_path, clock, standin=standin
+    )
 
     assert run.returncode == 0
     assert clock.sleeps == []
@@ -360,6 +373,7 @@ def test_a_wait_reads_the_release_at_its_deadline_whatever_the_interval(
         inputs_for(live_standin.url, wait_for="started", poll_interval=interval, wait_timeout=timeout),
         tmp_path,
         clock,
+        standin=live_standin,
     )
 
     assert_clean(run, 0)
@@ -381,6 +395,7 @@ def test_a_wait_that_times_out_has_read_the_release_at_least_once(
         inputs_for(live_standin.url, wait_for="started", poll_interval="1h", wait_timeout="3s"),
         tmp_path,
         clock,
+        standin=live_standin,
     )
 
     assert_clean(run, 6)
@@ -406,6 +421,7 @@ def test_a_rate_limited_poll_cannot_carry_a_wait_past_its_timeout(
         inputs_for(standin.url, wait_for="complete", wait_timeout=timeout, poll_interval=interval),
         tmp_path,
         clock,
+        standin=standin,
     )
 
     assert_clean(run, 6)  # the wait ends: not a failed call (exit 5)
@@ -437,6 +453,7 @@ def test_while_waiting_the_log_says_each_change_and_progress_at_most_once_a_minu
         inputs_for(live_standin.url, wait_for="complete", wait_timeout="5m", poll_interval="15s"),
         tmp_path / "a",
         clock,
+        standin=live_standin,
     )
     reads = len([r for r in live_standin.requests if r.method == "GET"])
     live_standin.add_release("demo", "new-checkout")
@@ -445,6 +462,7 @@ def test_while_waiting_the_log_says_each_change_and_progress_at_most_once_a_minu
         tmp_path / "b",
         FakeClock(),
         {"RUNNER_DEBUG": "1"},
+        standin=live_standin,
     )
 
     assert quiet.returncode == 6
@@ -463,7 +481,12 @@ def test_an_approval_audience_is_reported_as_launchdarkly_sends_it_and_started_m
     qa = live_standin.phase("QA")
     assert qa["_audiences"][0]["configuration"]["requireApproval"] is True
 
-    run = run_in_process(inputs_for(live_standin.url, phase="QA", wait_for="started"), tmp_path, FakeClock())
+    run = run_in_process(
+        inputs_for(live_standin.url, phase="QA", wait_for="started"),
+        tmp_path,
+        FakeClock(),
+        standin=live_standin,
+    )
 
     assert_clean(run, 0)
     # The phase is active at once and the audience stays ready-to-start, as recorded: the

@@ -95,7 +95,7 @@ def _unfenced_lines(stdout: str) -> list[str]:
 
 
 def test_a_summary_too_big_for_github_is_cut_with_a_note(standin: StandIn, tmp_path: Path) -> None:
-    release = demo_release(standin.spelling)
+    release = demo_release(standin.dialect)
     template = release["phases"][2]
     release["phases"] += [
         template | {"_id": f"extra-{i}", "_name": f"{i:04} " + "p" * 400} for i in range(3000)

@@ -76,7 +76,7 @@ def test_a_re_run_of_the_default_step_writes_nothing(any_standin: StandIn, tmp_p
     assert_clean_success(second)
     assert len(any_standin.writes) == 1
     assert (second.outputs["changed"], second.outputs["started"]) == ("false", "true")
-    assert second.outputs["status"] == WIRE[any_standin.spelling]
+    assert second.outputs["status"] == WIRE[any_standin.dialect]
 
 
 @pytest.mark.parametrize("spelling", ["Started", "started", "start", "active", "Active", "ACTIVE"])
@@ -86,7 +86,7 @@ def test_every_spelling_of_start_goes_out_in_the_release_s_dialect(
     run = run_entrypoint(default_step(any_standin, phase="QA", status=spelling), tmp_path)
 
     assert_clean_success(run)
-    assert [r.json() for r in any_standin.writes] == [{"status": WIRE[any_standin.spelling]}]
+    assert [r.json() for r in any_standin.writes] == [{"status": WIRE[any_standin.dialect]}]
     assert run.outputs["started"] == "true"
 
 
@@ -102,7 +102,7 @@ def test_next_starts_the_following_phase_and_completes_the_one_before(
     release = json.loads(second.outputs["release"])
     testing, qa, _ = release["phases"]
     assert (testing["complete"], qa["started"], qa["complete"]) == (True, True, False)
-    assert [r.json()["status"] for r in any_standin.writes] == [WIRE[any_standin.spelling]] * 2
+    assert [r.json()["status"] for r in any_standin.writes] == [WIRE[any_standin.dialect]] * 2
 
 
 @pytest.mark.parametrize("status", ["Complete", "completed", "Paused", "NotStarted", "ready-to-start"])
@@ -168,7 +168,7 @@ def test_starting_a_paused_phase_resumes_it(any_standin: StandIn, tmp_path: Path
     run = run_entrypoint(default_step(any_standin), tmp_path)
 
     assert_clean_success(run)
-    assert [r.json() for r in any_standin.writes] == [{"status": WIRE[any_standin.spelling]}]
+    assert [r.json() for r in any_standin.writes] == [{"status": WIRE[any_standin.dialect]}]
     assert (run.outputs["started"], run.outputs["changed"]) == ("true", "true")
 
 

@@ -132,8 +132,18 @@ def test_input_parsing_never_raises_anything_but_an_action_error(raw: dict[str, 
     # quoted as that input; the runner then redacts it, which the end-to-end property checks.)
     secret = raw["access-token"].strip()
     elsewhere = any(secret in value for name, value in raw.items() if name != "access-token")
-    if len(secret) >= 8 and not elsewhere:
+    if len(secret) >= 8 and not elsewhere and secret not in _words_without_the_token(raw):
         assert secret not in str(caught.message)
+
+
+def _words_without_the_token(raw: dict[str, str]) -> str:
+    """What the same inputs are told with a plain token: the action's own words (an input's name,
+    a hint), which a random token may happen to spell."""
+    try:
+        parse_inputs(raw | {"access-token": "api-plain-token"})
+    except Failure as error:
+        return str(error.message)
+    return ""
 
 
 # Text as a hostile or broken service might send it: any code point, lone surrogates included,
@@ -172,7 +182,7 @@ def test_any_text_from_launchdarkly_ends_cleanly(
     token = "api-property-token-0123"
     server.token = token
     server.reset()
-    release = demo_release(server.spelling)
+    release = demo_release(server.dialect)
     release["name"] = names[0]
     for phase, name in zip(release["phases"], names[1:], strict=True):
         phase["_name"] = name

@@ -24,7 +24,7 @@ def test_retry_after_seconds_is_honoured(standin: StandIn, tmp_path: Path) -> No
     clock = FakeClock()
     standin.fail_next(Fault(429, headers={"Retry-After": "7"}, method="PUT"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock, standin=standin)
 
     assert run.returncode == 0
     assert len(clock.sleeps) == 1
@@ -39,7 +39,7 @@ def test_retry_after_as_an_http_date_is_honoured(standin: StandIn, tmp_path: Pat
     clock = FakeClock(wall=1_700_000_000.0)
     standin.fail_next(Fault(429, headers={"Retry-After": "Tue, 14 Nov 2023 22:13:40 GMT"}, method="GET"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock, standin=standin)
 
     assert run.returncode == 0
     assert 20.0 <= clock.sleeps[0] <= 21.0  # the date is 20 s after the fake clock's "now"
@@ -57,7 +57,7 @@ def test_ratelimit_reset_epoch_millis_is_waited_for(
     reset_ms = int((clock.time() + reset_in) * 1000)
     standin.fail_next(Fault(429, headers={"X-Ratelimit-Reset": str(reset_ms)}, method="PUT"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock, standin=standin)
 
     assert run.returncode == 0
     assert low <= clock.sleeps[0] <= high
@@ -67,7 +67,7 @@ def test_rate_limit_without_headers_waits_about_ten_seconds(standin: StandIn, tm
     clock = FakeClock()
     standin.fail_next(Fault(429, method="PUT"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock, standin=standin)
 
     assert run.returncode == 0
     assert 10.0 <= clock.sleeps[0] <= 11.0
@@ -77,7 +77,7 @@ def test_optimistic_locking_conflict_is_retried(standin: StandIn, tmp_path: Path
     body = json.dumps({"code": "optimistic_locking_error", "message": "conflict", "id": "r-409"}).encode()
     standin.fail_next(Fault(409, body, method="PUT"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock(), standin=standin)
 
     assert run.returncode == 0
     assert "optimistic_locking_error" in retry_lines(run)[0]
@@ -88,7 +88,7 @@ def test_server_errors_back_off_exponentially_with_jitter(standin: StandIn, tmp_
     clock = FakeClock()
     standin.fail_next(*[Fault(status, method="PUT") for status in (500, 502, 503, 504)])
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock, standin=standin)
 
     assert run.returncode == 0
     assert len(clock.sleeps) == 4
@@ -101,7 +101,7 @@ def test_server_errors_back_off_exponentially_with_jitter(standin: StandIn, tmp_
 def test_dropped_connection_is_retried(standin: StandIn, tmp_path: Path) -> None:
     standin.fail_next(Fault(drop=True, method="PUT"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock(), standin=standin)
 
     assert run.returncode == 0
     assert "connection failed" in retry_lines(run)[0]
@@ -110,7 +110,9 @@ def test_dropped_connection_is_retried(standin: StandIn, tmp_path: Path) -> None
 def test_read_timeout_is_retried(standin: StandIn, tmp_path: Path) -> None:
     standin.fail_next(Fault(200, delay=0.6, method="GET"))
 
-    run = run_in_process(inputs_for(standin.url, request_timeout="0.2s"), tmp_path, FakeClock())
+    run = run_in_process(
+        inputs_for(standin.url, request_timeout="0.2s"), tmp_path, FakeClock(), standin=standin
+    )
 
     assert run.returncode == 0
     assert "no complete answer within 0.2s" in retry_lines(run)[0]
@@ -127,7 +129,7 @@ def test_when_retries_run_out_one_error_names_the_last_failure(standin: StandIn,
         ),
     )
 
-    run = run_in_process(inputs_for(standin.url, max_retries="1"), tmp_path, FakeClock())
+    run = run_in_process(inputs_for(standin.url, max_retries="1"), tmp_path, FakeClock(), standin=standin)
 
     assert_clean_failure(run, 5)
     assert "failed after 2 attempts: HTTP 429 rate_limited: slow down" in run.error.message
@@ -138,7 +140,7 @@ def test_when_retries_run_out_one_error_names_the_last_failure(standin: StandIn,
 def test_max_retries_zero_makes_a_single_attempt(standin: StandIn, tmp_path: Path) -> None:
     standin.fail_next(Fault(500, method="GET"))
 
-    run = run_in_process(inputs_for(standin.url, max_retries="0"), tmp_path, FakeClock())
+    run = run_in_process(inputs_for(standin.url, max_retries="0"), tmp_path, FakeClock(), standin=standin)
 
     assert_clean_failure(run, 5)
     assert "failed after 1 attempt:" in run.error.message
@@ -149,7 +151,7 @@ def test_max_retries_zero_makes_a_single_attempt(standin: StandIn, tmp_path: Pat
 def test_other_client_errors_are_never_retried(standin: StandIn, tmp_path: Path, status: int) -> None:
     standin.fail_next(Fault(status, method="PUT"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock(), standin=standin)
 
     assert run.returncode in (4, 5)
     assert len(standin.writes) == 1
@@ -160,7 +162,7 @@ def test_a_wait_longer_than_the_retry_budget_fails_at_once(standin: StandIn, tmp
     clock = FakeClock()
     standin.fail_next(Fault(429, headers={"Retry-After": "3600"}, method="PUT"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, clock)
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock, standin=standin)
 
     assert_clean_failure(run, 5)
     assert clock.sleeps == []
@@ -182,7 +184,7 @@ def test_malformed_answers_are_api_failures_not_tracebacks(
 ) -> None:
     standin.fail_next(Fault(200, body, method="GET"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock(), standin=standin)
 
     assert_clean_failure(run, 5)
     assert says in run.error.message
@@ -192,7 +194,7 @@ def test_malformed_answers_are_api_failures_not_tracebacks(
 def test_update_answer_without_the_phase_is_an_api_failure(standin: StandIn, tmp_path: Path) -> None:
     standin.fail_next(Fault(200, json.dumps({"name": "x", "phases": []}).encode(), method="PUT"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock(), standin=standin)
 
     assert_clean_failure(run, 5)
     assert "does not include phase 'Testing'" in run.error.message
@@ -218,7 +220,7 @@ def test_redirects_are_not_followed_so_the_token_stays_home(standin: StandIn, tm
 def test_oversized_answers_are_refused(standin: StandIn, tmp_path: Path) -> None:
     standin.fail_next(Fault(200, b"[" + b"0," * (5 * 1024 * 1024) + b"0]", method="GET"))
 
-    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock())
+    run = run_in_process(inputs_for(standin.url), tmp_path, FakeClock(), standin=standin)
 
     assert_clean_failure(run, 5)
     assert "larger than 8 MiB" in run.error.message
@@ -298,7 +300,9 @@ def test_a_phase_moved_on_meanwhile_is_read_again_and_left_alone(
 
     live_standin.on_read(2, another_job_moves_it_on)
 
-    run = run_in_process(inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock())
+    run = run_in_process(
+        inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock(), standin=live_standin
+    )
 
     assert_clean_success(run)
     assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]  # no second PUT
@@ -315,7 +319,9 @@ def test_a_put_that_landed_before_a_conflict_is_read_again_not_repeated(
 ) -> None:
     live_standin.fail_next(Fault(409, method="PUT", applied=True))
 
-    run = run_in_process(inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock())
+    run = run_in_process(
+        inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock(), standin=live_standin
+    )
 
     assert_clean_success(run)
     assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]
@@ -328,7 +334,9 @@ def test_changed_is_false_when_launchdarklys_answer_does_not_show_the_start(
 ) -> None:
     live_standin.keep_the_next_put()  # accepted, but still ready-to-start
 
-    run = run_in_process(inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock())
+    run = run_in_process(
+        inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock(), standin=live_standin
+    )
 
     assert_clean_success(run)
     assert (run.outputs["changed"], run.outputs["started"], run.outputs["status"]) == (

@@ -232,8 +232,10 @@ def test_an_output_value_holding_the_heredoc_delimiter_is_refused(tmp_path: Path
 
 def test_an_unexpected_bug_is_reported_plainly_without_the_token(standin: StandIn, tmp_path: Path) -> None:
     with mock.patch.object(action_module, "resolve_phase", side_effect=RuntimeError(f"boom {TOKEN}")):
-        quiet = run_in_process(inputs_for(standin.url), tmp_path / "a", FakeClock())
-        debug = run_in_process(inputs_for(standin.url), tmp_path / "b", FakeClock(), {"RUNNER_DEBUG": "1"})
+        quiet = run_in_process(inputs_for(standin.url), tmp_path / "a", FakeClock(), standin=standin)
+        debug = run_in_process(
+            inputs_for(standin.url), tmp_path / "b", FakeClock(), {"RUNNER_DEBUG": "1"}, standin=standin
+        )
 
     for run in (quiet, debug):
         assert run.returncode == 1
@@ -311,7 +313,9 @@ def test_error_text_and_headers_cannot_start_legacy_commands(
 
     assert_clean(run, 4)  # the phase input names no phase
     standin.clear_faults()
-    retried = run_in_process(inputs_for(standin.url, max_retries="1"), tmp_path / "b", FakeClock())
+    retried = run_in_process(
+        inputs_for(standin.url, max_retries="1"), tmp_path / "b", FakeClock(), standin=standin
+    )
     assert_clean(retried, 0)
 
 

@@ -7,7 +7,7 @@ Speaks the contract the action relies on: ``GET /api/v2/flags/{p}/{f}/release``,
 state changes with each PUT. Tests script faults (any status, headers, body, delay, dropped
 connection) and state changes between polls.
 
-Two modes:
+Two dialects:
 
 - ``live`` behaves as the live service was recorded behaving (see the project's API notes),
   strictly: a new release's first phase is ``ready-to-start`` and the others ``not-started``;
@@ -50,7 +50,7 @@ from typing import Any
 from urllib.parse import unquote
 
 JSON = dict[str, Any]
-# Each phase state as each mode spells it, keyed by the spec's name.
+# Each phase state as each dialect spells it, keyed by the spec's name.
 SPELLINGS = {
     "spec": {
         "NotStarted": "NotStarted",
@@ -69,7 +69,7 @@ SPELLINGS = {
 }
 # The live service's answer to any status but "active", word for word (backticks, capital A).
 ONLY_ACTIVE = "Phase status can only be manually updated to `Active`."
-# What each mode accepts in a write: the live service only "active" (recorded); the spec lists
+# What each dialect accepts in a write: the live service only "active" (recorded); the spec lists
 # five PascalCase values, and LaunchDarkly's own prose for the endpoint names "active".
 ACCEPTED = {
     "live": {"active": "Started"},
@@ -108,9 +108,9 @@ class Recorded:
 
 
 def audience(
-    audience_id: str, name: str, env_key: str, *, approval: bool = False, spelling: str = "spec"
+    audience_id: str, name: str, env_key: str, *, approval: bool = False, dialect: str = "spec"
 ) -> JSON:
-    if spelling == "live":
+    if dialect == "live":
         strategy = "" if approval else "immediate-rollout"
     else:
         strategy = "monitoredRelease" if approval else "immediate"
@@ -158,17 +158,17 @@ DEMO_PHASES = [
 ]
 
 
-def demo_release(spelling: str = "spec", pipeline_key: str = DEMO_PIPELINE) -> JSON:
+def demo_release(dialect: str = "spec", pipeline_key: str = DEMO_PIPELINE) -> JSON:
     """A three-phase release as a new one looks: Testing, QA, Production, nothing started.
 
     The live service marks a new release's first phase ``ready-to-start``; the spec's example
     has no such rule, so there every phase starts ``NotStarted``.
     """
-    names = SPELLINGS[spelling]
-    ids: Callable[[str], str] = _live_id if spelling == "live" else str
+    names = SPELLINGS[dialect]
+    ids: Callable[[str], str] = _live_id if dialect == "live" else str
     phases = []
     for index, (phase_id, name, audiences) in enumerate(DEMO_PHASES):
-        first_live = spelling == "live" and index == 0
+        first_live = dialect == "live" and index == 0
         phases.append(
             {
                 "_id": ids(phase_id),
@@ -176,7 +176,7 @@ def demo_release(spelling: str = "spec", pipeline_key: str = DEMO_PIPELINE) -> J
                 "complete": False,
                 "_creationDate": 1684262711507,
                 "_audiences": [
-                    audience(ids(aud_id), aud, env, approval=approval, spelling=spelling)
+                    audience(ids(aud_id), aud, env, approval=approval, dialect=dialect)
                     for aud_id, aud, env, approval in audiences
                 ],
                 "status": names["ReadyToStart" if first_live else "NotStarted"],
@@ -189,7 +189,7 @@ def demo_release(spelling: str = "spec", pipeline_key: str = DEMO_PIPELINE) -> J
         "releasePipelineKey": pipeline_key,
         "releasePipelineDescription": "Test, then QA, then production",
         "phases": phases,
-        "_version": 0 if spelling == "live" else 1,
+        "_version": 0 if dialect == "live" else 1,
         "_links": {},
         "_releaseVariationId": "variation-true",
     }
@@ -205,9 +205,9 @@ class _Server(ThreadingHTTPServer):
 class StandIn:
     """State and behaviour; the HTTP handler below only translates to and from it."""
 
-    def __init__(self, token: str = "api-test-token", spelling: str = "spec"):
+    def __init__(self, token: str = "api-test-token", dialect: str = "spec"):
         self.token = token
-        self.spelling = spelling
+        self.dialect = dialect
         self.releases: dict[tuple[str, str], JSON] = {}
         # Flags that exist without a release, and the pipelines a flag can be put on.
         self.flags: set[tuple[str, str]] = set()
@@ -228,7 +228,7 @@ class StandIn:
     ) -> JSON:
         with self.lock:
             self.flags.add((project, flag))
-            self.releases[(project, flag)] = release or demo_release(self.spelling)
+            self.releases[(project, flag)] = release or demo_release(self.dialect)
             return self.releases[(project, flag)]
 
     def add_flag(self, project: str, flag: str) -> None:
@@ -239,7 +239,7 @@ class StandIn:
     def add_pipeline(self, project: str, key: str = DEMO_PIPELINE) -> None:
         """A release pipeline of ``project`` that a flag can be put on (the demo's three phases)."""
         with self.lock:
-            self.pipelines[(project, key)] = lambda: demo_release(self.spelling, key)
+            self.pipelines[(project, key)] = lambda: demo_release(self.dialect, key)
 
     def reset(self) -> None:
         """As new: the demo release alone, no requests recorded, no faults or reads scripted."""
@@ -437,10 +437,10 @@ class StandIn:
             return 404, _error("not_found", "Unknown resource")
 
     def served(self, release: JSON) -> JSON:
-        """The release as this mode's service shows it: the live one leaves out the audiences
+        """The release as this dialect's service shows it: the live one leaves out the audiences
         and creation date of phases not yet reached (recorded), though the spec requires both."""
         shown = copy.deepcopy(release)
-        if self.spelling == "live":
+        if self.dialect == "live":
             for phase in shown["phases"]:
                 if phase["status"] == "not-started":
                     phase.pop("_audiences", None)
@@ -478,7 +478,7 @@ class StandIn:
             requested = payload["status"]
         except (ValueError, KeyError, TypeError):
             return 400, _error("invalid_request", "status is required")
-        status = ACCEPTED[self.spelling].get(requested) if isinstance(requested, str) else None
+        status = ACCEPTED[self.dialect].get(requested) if isinstance(requested, str) else None
         refusal = self._refusal(phase, status, payload.get("audiences") or [])
         if refusal is not None:
             return 400, _error("invalid_request", refusal)
@@ -492,7 +492,7 @@ class StandIn:
     def _refusal(self, phase: JSON, status: str | None, audiences: list[JSON]) -> str | None:
         """Why a status update is refused (HTTP 400), or None."""
         if status is None:
-            return ONLY_ACTIVE if self.spelling == "live" else "invalid status"
+            return ONLY_ACTIVE if self.dialect == "live" else "invalid status"
         known = {aud["_id"] for aud in phase["_audiences"]}
         unknown = [entry.get("audienceId") for entry in audiences if entry.get("audienceId") not in known]
         if unknown:
@@ -510,11 +510,11 @@ class StandIn:
                 self._apply(earlier, "Complete")
         self._apply(phase, "Started")
         following = phases[phases.index(phase) + 1 :]
-        if following and following[0]["status"] == SPELLINGS[self.spelling]["NotStarted"]:
+        if following and following[0]["status"] == SPELLINGS[self.dialect]["NotStarted"]:
             self._apply(following[0], "ReadyToStart")
 
     def _apply(self, phase: JSON, status: str) -> None:
-        phase["status"] = SPELLINGS[self.spelling][status]
+        phase["status"] = SPELLINGS[self.dialect][status]
         now = int(time.time() * 1000)
         if status in ("Started", "Complete"):
             phase["started"] = True
@@ -688,12 +688,12 @@ def main() -> None:
     parser.add_argument("--token", default="api-demo-token")
     parser.add_argument("--project", default="demo")
     parser.add_argument("--flag", default="new-checkout")
-    parser.add_argument("--spelling", choices=sorted(SPELLINGS), default="live")
+    parser.add_argument("--dialect", choices=sorted(SPELLINGS), default="live")
     parser.add_argument(
         "--new-flag", default="", help="also a flag with no release yet, to put on the pipeline"
     )
     args = parser.parse_args()
-    standin = StandIn(token=args.token, spelling=args.spelling)
+    standin = StandIn(token=args.token, dialect=args.dialect)
     standin.add_release(args.project, args.flag)
     standin.add_pipeline(args.project)
     if args.new_flag:
