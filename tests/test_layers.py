@@ -2,7 +2,8 @@
 and a reader can learn the package from the bottom up; and each room keeps to itself.
 
 The rooms: ``plumbing`` (text, time, HTTP, retries, the API call), ``surfaces`` (the workflow
-and the terminal), and one folder per family of operations (``phases``), above them the entry.
+and the terminal), and one folder per family of operations (``phases``, ``environment_releases``),
+above them the entry.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ LAYERS = [
     {"failures"},
     {"plumbing.transport"},
     {"plumbing.parsing", "plumbing.retry"},
-    {"plumbing.api"},
+    {"plumbing.api", "plumbing.fields"},
     {"surfaces", "surfaces.base"},
     {"surfaces.workflow", "surfaces.terminal"},
     {"operation"},
@@ -32,6 +33,12 @@ LAYERS = [
     {"phases.core"},
     {"phases.render"},
     {"phases.step"},
+    {"environment_releases", "environment_releases.models", "environment_releases.failures"},
+    {"environment_releases.inputs", "environment_releases.events"},
+    {"environment_releases.client", "environment_releases.plan"},
+    {"environment_releases.core"},
+    {"environment_releases.render"},
+    {"environment_releases.step"},
     {"cli"},
     {"__main__"},
 ]
@@ -115,6 +122,17 @@ def test_surfaces_and_plumbing_know_no_operation() -> None:
             PACKAGE / "operation.py",
         ]
         for imported in _run_time_imports(path)
-        if imported.startswith("phases")
+        if imported.startswith(("phases", "environment_releases"))
     ]
     assert leaks == []
+
+
+def test_each_family_of_operations_keeps_to_its_own_room() -> None:
+    crossings = [
+        f"{_module_name(path)} imports {imported}"
+        for family, other in (("phases", "environment_releases"), ("environment_releases", "phases"))
+        for path in PACKAGE.glob(f"{family}/*.py")
+        for imported in _run_time_imports(path)
+        if imported.startswith(other)
+    ]
+    assert crossings == []

@@ -293,7 +293,7 @@ def test_list_leaves_out_releases_ended_over_90_days_ago(api: Client, releases: 
 # -- reading one ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("release_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("release_id", ["7b0c3f1e-2d4a-4e5b-9c6d-0a1b2c3d4e5f", "not-a-uuid"])
 def test_unknown_release_is_404(api: Client, release_id: str) -> None:
     assert refusal(api.get(f"{RELEASES}/{release_id}")) == (404, "not_found")
 

@@ -47,7 +47,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
+
+from standin_releases import EnvironmentReleases
 
 JSON = dict[str, Any]
 # Each phase state as each dialect spells it, keyed by the spec's name.
@@ -215,6 +217,11 @@ class StandIn:
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self._reads: dict[int, Callable[[], None]] = {}
+        # Flags and their environment releases (the second action's endpoints); its verbs are
+        # this attribute's, e.g. ``standin.environments.add_flag()``.
+        self.environments = EnvironmentReleases()
+        # Pipelines that are legacy ones (``_isLegacy``), by (project, key).
+        self.legacy_pipelines: set[tuple[str, str]] = set()
         self.lock = threading.RLock()
         self._gets = 0
         self._server: _Server | None = None
@@ -250,6 +257,7 @@ class StandIn:
             self.flags.clear()
             self._reads.clear()
             self._gets = 0
+            self.environments = EnvironmentReleases()
             self.add_release()
 
     def release(self, *, project: str = "demo", flag: str = "new-checkout") -> JSON:
@@ -407,14 +415,18 @@ class StandIn:
 
     # -- behaviour --------------------------------------------------------------------------
 
-    def handle(
+    def handle(  # noqa: PLR0911 - one answer per route
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, JSON | None]:
         if headers.get("authorization") != self.token:
             return 401, _error("unauthorized", "Invalid access token")
         if headers.get("ld-api-version") != "beta":
             return 403, _error("forbidden", "This resource is in beta; set LD-API-Version: beta")
-        segments = [unquote(part) for part in raw_path.split("?", 1)[0].strip("/").split("/")]
+        path, _, query = raw_path.partition("?")
+        segments = [unquote(part) for part in path.strip("/").split("/")]
+        answered = self.environments.handle(method, segments, parse_qs(query), body)
+        if answered is not None:
+            return answered
         with self.lock:
             match segments:
                 case ["api", "v2", "flags", project, flag, "release"] if method == "GET":
@@ -428,6 +440,8 @@ class StandIn:
                         if release
                         else (404, _error("not_found", "Unknown resource"))
                     )
+                case ["api", "v2", "projects", project, "release-pipelines", key] if method == "GET":
+                    return self._pipeline(project, key)
                 case ["api", "v2", "projects", project, "flags", flag, "release"] if method == "PUT":
                     return self._attach(project, flag, body)
                 case ["api", "v2", "projects", project, "flags", flag, "release", "phases", phase_id] if (
@@ -446,6 +460,35 @@ class StandIn:
                     phase.pop("_audiences", None)
                     phase.pop("_creationDate", None)
         return shown
+
+    def mark_legacy(self, project: str = "demo", key: str = DEMO_PIPELINE) -> None:
+        """Make a pipeline a legacy one: the spec updates its releases with a PATCH, not the
+        phase PUT. What the live service answers such a PUT is not recorded: the stand-in
+        refuses it with a 400 of its own words."""
+        with self.lock:
+            self.legacy_pipelines.add((project, key))
+
+    def _pipeline(self, project: str, key: str) -> tuple[int, JSON | None]:
+        """``GET /api/v2/projects/{p}/release-pipelines/{key}``, the fields the action reads."""
+        known = {pipeline for _, pipeline in self.pipelines} | {
+            release["releasePipelineKey"] for (owner, _), release in self.releases.items() if owner == project
+        }
+        if key not in known:
+            return 404, _error("not_found", "Unknown release pipeline")
+        release = demo_release(self.dialect, key)
+        phases = [
+            {"id": phase["_id"], "name": phase["_name"], "audiences": []} for phase in release["phases"]
+        ]
+        return 200, {
+            "key": key,
+            "name": release["name"],
+            "description": release["releasePipelineDescription"],
+            "createdAt": 1684262711507,
+            "phases": phases,
+            "tags": [],
+            "_version": 1,
+            "_isLegacy": (project, key) in self.legacy_pipelines,
+        }
 
     def _attach(self, project: str, flag: str, body: bytes) -> tuple[int, JSON | None]:
         """Put a flag on a release pipeline: ``{"releasePipelineKey", "releaseVariationId"?}``."""
@@ -478,6 +521,9 @@ class StandIn:
             requested = payload["status"]
         except (ValueError, KeyError, TypeError):
             return 400, _error("invalid_request", "status is required")
+        if (project, release["releasePipelineKey"]) in self.legacy_pipelines:
+            # Not recorded: the stand-in's own words for a PUT to a legacy pipeline's release.
+            return 400, _error("invalid_request", "release belongs to a legacy pipeline")
         status = ACCEPTED[self.dialect].get(requested) if isinstance(requested, str) else None
         refusal = self._refusal(phase, status, payload.get("audiences") or [])
         if refusal is not None:

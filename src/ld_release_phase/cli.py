@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     import argparse
 
 # Every operation the entry can run; the first is the default, run when no subcommand is named.
-OPERATIONS: tuple[Operation, ...] = (phase_step.OPERATION,)
+OPERATIONS: tuple[Operation, ...] = (
+    phase_step.OPERATION,
+    Operation.lazy(
+        command="environment-release",
+        description="Start, stop or read a LaunchDarkly environment release (beta).",
+        module="ld_release_phase.environment_releases.step",
+    ),
+)
 # Flags that may stand alone: "--dry-run" means "--dry-run true".
 _SWITCHES = {"dry-run": "true"}
 _TOKEN_FLAG = f"--{TOKEN_INPUT}"

@@ -179,6 +179,10 @@ def not_a_key(max_length: int, shown: str) -> str:
     )
 
 
+def not_one_line(max_length: int) -> str:
+    return f"must be one line of at most {max_length} characters."
+
+
 def not_a_whole_number(high: int, shown: str) -> str:
     return f"must be a whole number from 0 to {high}; got {shown}."
 

@@ -101,10 +101,12 @@ class PipelineClient(ApiClient):
         body: dict[str, Any],
         *,
         settled: Callable[[Release], bool],
+        pipeline: str,
     ) -> PhaseUpdate:
         """Set a phase's status. After an answer that may have changed something, the release is
         read before the PUT is repeated; when ``settled`` finds nothing left to do in it, that
-        release is the result (``reread``)."""
+        release is the result (``reread``). After an unexpected 400, the release's ``pipeline``
+        is read: a legacy pipeline's releases take LaunchDarkly's PATCH, not this PUT."""
         path = self.phase_path(project, flag, phase_id)
         read = self.release_path(project, flag)
 
@@ -119,10 +121,21 @@ class PipelineClient(ApiClient):
         except Refused as refused:
             if refused.status == 400 and refused.reason == ONLY_ACTIVE_REFUSAL:
                 raise SpellingRefused(refused) from None
+            if refused.status == 400 and pipeline and self.pipeline_is_legacy(project, pipeline):
+                raise failures.legacy_pipeline(pipeline, refused) from None
             raise
         if isinstance(answer, Rechecked):
             return PhaseUpdate(answer.value, reread=True)
         return PhaseUpdate(self._release_from(answer, "PUT", path), reread=False)
+
+    def pipeline_is_legacy(self, project: str, pipeline: str) -> bool:
+        """Whether LaunchDarkly marks the release pipeline ``_isLegacy`` (read only after a refusal)."""
+        path = f"/api/v2/projects/{self._segment(project)}/release-pipelines/{self._segment(pipeline)}"
+        try:
+            payload = self._call("GET", path, None)
+        except NotFound:
+            return False
+        return isinstance(payload, dict) and payload.get("_isLegacy") is True
 
     def _release_from(self, payload: Any, method: str, path: str) -> Release:
         return self._parsed(payload, parse_release, "a release", method, path)

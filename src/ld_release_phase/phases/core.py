@@ -174,7 +174,9 @@ def _move(
         path = client.phase_path(inputs.project, inputs.flag, phase.id)
         tell(WouldSend(client.planned_request("PUT", path, body)))
         return Outcome(release, phase.id, before, dry_run=True)
-    updated, reread = _start(inputs, client, tell, phase, body=body, dialect=release.dialect)
+    updated, reread = _start(
+        inputs, client, tell, phase, body=body, dialect=release.dialect, pipeline=release.release_pipeline_key
+    )
     after = updated.phase_by_id(phase.id)
     if after is None:
         raise failures.phase_missing_from_answer(phase.name, phase.id)
@@ -193,6 +195,7 @@ def _start(
     *,
     body: dict[str, Any],
     dialect: Dialect,
+    pipeline: str,
 ) -> tuple[Release, bool]:
     """Send the status in the release's own spelling; on the live service's refusal of that
     spelling, send the other one once. A 400 changed nothing, so the second try is safe.
@@ -210,14 +213,21 @@ def _start(
     sent = body["status"]
     tell(Sending(sent, dialect))
     try:
-        update = client.update_phase_status(inputs.project, inputs.flag, phase.id, body, settled=settled)
+        update = client.update_phase_status(
+            inputs.project, inputs.flag, phase.id, body, settled=settled, pipeline=pipeline
+        )
         return update.release, update.reread
     except SpellingRefused as refusal:
         other = inputs.status.spelling(dialect.other)
         tell(SpellingSwitched(sent, refusal.refused.reason, other))
     try:
         update = client.update_phase_status(
-            inputs.project, inputs.flag, phase.id, body | {"status": other}, settled=settled
+            inputs.project,
+            inputs.flag,
+            phase.id,
+            body | {"status": other},
+            settled=settled,
+            pipeline=pipeline,
         )
     except SpellingRefused as refusal:
         raise refusal.refused from None  # both spellings refused: the refusal is the answer

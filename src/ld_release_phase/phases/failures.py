@@ -11,6 +11,7 @@ from ld_release_phase.failures import (
     Failure,
     NotFound,
     RefusalHints,
+    Refused,
     bad_input,
     not_found,
     say,
@@ -201,6 +202,20 @@ def phase_missing_from_answer(phase: str, phase_id: str) -> Failure:
     return unexpected_answer(
         f"LaunchDarkly's answer to the update does not include phase '{phase}' ({phase_id}).",
         "Check the flag's release in LaunchDarkly.",
+    )
+
+
+def legacy_pipeline(pipeline: str, refused: Refused) -> Failure:
+    return Failure(
+        title="A legacy release pipeline",
+        message=f"LaunchDarkly refused the phase update (HTTP 400 {refused.detail}), and release pipeline "
+        f"'{pipeline}' is a legacy pipeline. LaunchDarkly's specification updates a legacy pipeline's "
+        "releases with a PATCH of the release, which marks a phase complete, not with the phase-status "
+        "update this action sends. (What the live service answers here is not recorded.)",
+        hint="Move the flag to a current (non-legacy) release pipeline in LaunchDarkly, or move the "
+        "phase on in LaunchDarkly's UI. Release pipelines are deprecated: for new work, consider the "
+        "environment-release action.",
+        exit_code=ExitCode.API_FAILURE,
     )
 
 
