@@ -355,8 +355,9 @@ class StandIn:
             self.releases[(project, flag)] = self.pipelines[(project, key)]()
 
     def on_read(self, number: int, change: Callable[[], None]) -> None:
-        """Before answering the ``number``-th read of a release (from 1, counted from now), make
-        ``change``: how a test says what happens in LaunchDarkly while a step polls."""
+        """Before answering the ``number``-th read of a release (from 1, counted from now: a
+        pipeline release, or an environment release or their list), make ``change``: how a
+        test says what happens in LaunchDarkly while a step polls."""
         with self.lock:
             self._reads[self._gets + number] = change
 
@@ -424,16 +425,14 @@ class StandIn:
             return 403, _error("forbidden", "This resource is in beta; set LD-API-Version: beta")
         path, _, query = raw_path.partition("?")
         segments = [unquote(part) for part in path.strip("/").split("/")]
+        if method == "GET" and _reads_a_release(segments):
+            self._read()
         answered = self.environments.handle(method, segments, parse_qs(query), body)
         if answered is not None:
             return answered
         with self.lock:
             match segments:
                 case ["api", "v2", "flags", project, flag, "release"] if method == "GET":
-                    self._gets += 1
-                    change = self._reads.pop(self._gets, None)
-                    if change is not None:
-                        change()
                     release = self.releases.get((project, flag))
                     return (
                         (200, self.served(release))
@@ -449,6 +448,14 @@ class StandIn:
                 ):
                     return self._update(project, flag, phase_id, body)
             return 404, _error("not_found", "Unknown resource")
+
+    def _read(self) -> None:
+        """A release is read: make the change a test scripted for this read, if any."""
+        with self.lock:
+            self._gets += 1
+            change = self._reads.pop(self._gets, None)
+        if change is not None:
+            change()
 
     def served(self, release: JSON) -> JSON:
         """The release as this dialect's service shows it: the live one leaves out the audiences
@@ -655,6 +662,16 @@ class InMemory:
         return transport.Answer(
             reply.status, CaseInsensitiveDict(answer_headers | reply.headers), reply.payload
         )
+
+
+def _reads_a_release(segments: list[str]) -> bool:
+    """A read of a flag's pipeline release, or of its environment releases (one, or the list)."""
+    match segments:
+        case ["api", "v2", "flags", _, _, "release"]:
+            return True
+        case ["api", "v2", "projects", _, "flags", _, "environments", _, "releases", *rest]:
+            return len(rest) <= 1
+    return False
 
 
 def _error(code: str, message: str) -> JSON:

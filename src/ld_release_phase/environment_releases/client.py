@@ -16,7 +16,7 @@ from typing import Any
 
 from ld_release_phase import failures as common
 from ld_release_phase.failures import Refused
-from ld_release_phase.plumbing.api import ApiClient
+from ld_release_phase.plumbing.api import ApiClient, error_body
 from ld_release_phase.plumbing.retry import Attempt, RetriesUsedUp, RetryKind, classify
 
 from . import failures
@@ -71,6 +71,19 @@ def _failing_checks(body: bytes) -> list[tuple[str, str | None, str]]:
                 )
             )
     return found
+
+
+def _already_active(attempt: Attempt) -> bool:
+    error = error_body(attempt.answer.body) if attempt.answer is not None else None
+    return error is not None and error.code == ALREADY_ACTIVE
+
+
+class _Final(Exception):
+    """An answer that ends the start, though the retry unit would try again after it."""
+
+    def __init__(self, attempt: Attempt):
+        super().__init__(attempt.failure)
+        self.attempt = attempt
 
 
 class _Uncertain(Exception):
@@ -143,7 +156,10 @@ class ReleasesClient(ApiClient):
 
         def try_once(number: int) -> Attempt:
             attempt = self._try("POST", path, data, number, poll=False)
-            if classify(attempt.status) not in (None, RetryKind.RATE_LIMITED):
+            kind = classify(attempt.status)
+            if kind is RetryKind.BACK_OFF and not _already_active(attempt):
+                raise _Final(attempt)  # another 409 (the flag is off): a refusal, as the spec says
+            if kind not in (None, RetryKind.RATE_LIMITED):
                 raise _Uncertain(self._describe(attempt))
             return attempt
 
@@ -157,10 +173,8 @@ class ReleasesClient(ApiClient):
             ) from None
         except _Uncertain as uncertain:
             return self._look_after(project, flag, environment, ours, uncertain.cause)
-        except Refused as refused:
-            if refused.status == 409 and refused.code == ALREADY_ACTIVE:
-                return self._look_after(project, flag, environment, ours, f"HTTP 409 {refused.detail}")
-            raise
+        except _Final as final:
+            answer = self._settle(final.attempt, "POST", path)
         return Started(
             self._parsed(answer, parse_release, "an environment release", "POST", path), reread=False
         )

@@ -26,7 +26,7 @@ from .events import (
 )
 from .inputs import Operation, ReleaseInputs, WaitFor
 from .models import EnvironmentRelease, Flag, Status
-from .plan import Plan, environment_of, is_ours, plan_start, shown
+from .plan import Plan, environment_of, is_ours, plan_start, request_of, shown
 
 Tell = Callable[[Progress], None]
 # While nothing changes, a line at most this often, so a long wait does not look stuck.
@@ -96,16 +96,17 @@ def _flag(inputs: ReleaseInputs, client: ReleasesClient) -> Flag:
 def _start(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell) -> Outcome:
     flag = _flag(inputs, client)
     environment = environment_of(flag, inputs.environment, inputs.flag)
-    plan = plan_start(inputs, flag, environment)
-    tell(Planned(plan.original, plan.target))
+    request = request_of(inputs, flag, environment)
     if not environment.on:
         raise failures.flag_off(inputs.flag, inputs.environment)
     running = next((r for r in client.list_releases(*_where(inputs)) if r.running), None)
     if running is not None:
-        if not is_ours(running, plan, inputs):
+        if not is_ours(running, request, inputs):
             raise failures.another_release_running(inputs.environment, _described(running, flag), running.id)
         tell(AlreadyRunning(running))
         return Outcome(Operation.START, running, flag=flag)
+    plan = plan_start(inputs, flag, environment, request)
+    tell(Planned(plan.original, plan.target))
     if inputs.dry_run:
         path = client.releases_path(*_where(inputs))
         tell(WouldSend(client.planned_request("POST", path, plan.body)))
@@ -115,9 +116,7 @@ def _start(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell) -> Outcome
 
 def _send_start(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell, plan: Plan, flag: Flag) -> Outcome:
     try:
-        started = client.start(
-            *_where(inputs), plan.body, ours=lambda release: is_ours(release, plan, inputs)
-        )
+        started = client.start(*_where(inputs), plan.body, ours=lambda release: _started_by(release, plan))
     except HealthChecksFailed as refusal:
         checks = [
             f"{kind}{f' ({metric})' if metric else ''}: {message}" for kind, metric, message in refusal.checks
@@ -234,6 +233,12 @@ def _wait(
 def _position(release: EnvironmentRelease) -> tuple[str, int | None, int | None]:
     phase = release.current_phase
     return (release.status, release.current_phase_index, phase.current_step_index if phase else None)
+
+
+def _started_by(release: EnvironmentRelease, plan: Plan) -> bool:
+    """Whether a release read after an uncertain start is the one this step sent: nothing ran
+    before it, so the same variations are enough."""
+    return (release.target_variation_id, release.original_variation_id) == (plan.target.id, plan.original.id)
 
 
 def _where(inputs: ReleaseInputs) -> tuple[str, str, str]:

@@ -27,6 +27,19 @@ class Plan:
         self.body = body
 
 
+class Request:
+    """What a start asks for before the original variation is known: the target and the rule,
+    resolved against the flag. A release running on the rule already serves a rollout there, so
+    the original is taken from what is served only once no such release is found."""
+
+    __slots__ = ("original", "rule", "target")
+
+    def __init__(self, target: Variation, original: Variation | None, rule: Rule | None):
+        self.target = target
+        self.original = original
+        self.rule = rule
+
+
 def environment_of(flag: Flag, key: str, flag_key: str) -> FlagEnvironment:
     found = flag.environments.get(key)
     if found is None:
@@ -40,14 +53,24 @@ def shown(variation: Variation) -> str:
     return f"{variation.name} ({value})" if variation.name else value
 
 
-def plan_start(inputs: ReleaseInputs, flag: Flag, environment: FlagEnvironment) -> Plan:
-    """The start's body, every name resolved to LaunchDarkly's ids."""
+def request_of(inputs: ReleaseInputs, flag: Flag, environment: FlagEnvironment) -> Request:
+    """The target, the rule and a named original, resolved; every name checked against the flag."""
     target = resolve_variation(flag, inputs.target_variation, "target-variation")
     rule = resolve_rule(environment, inputs.rule, inputs.unit) if inputs.rule else None
-    if inputs.original_variation:
-        original = resolve_variation(flag, inputs.original_variation, "original-variation")
-    else:
-        original = _served_now(flag, environment, rule)
+    original = (
+        resolve_variation(flag, inputs.original_variation, "original-variation")
+        if inputs.original_variation
+        else None
+    )
+    if original is not None and original.id == target.id:
+        raise failures.same_variation(shown(target))
+    return Request(target, original, rule)
+
+
+def plan_start(inputs: ReleaseInputs, flag: Flag, environment: FlagEnvironment, request: Request) -> Plan:
+    """The start's body, every name resolved to LaunchDarkly's ids."""
+    target, rule = request.target, request.rule
+    original = request.original or _served_now(flag, environment, rule)
     if original.id == target.id:
         raise failures.same_variation(shown(target))
     body: dict[str, Any] = {"originalVariationId": original.id, "targetVariationId": target.id}
@@ -146,22 +169,26 @@ def _served_now(flag: Flag, environment: FlagEnvironment, rule: Rule | None) -> 
     return flag.variations[index]
 
 
-def is_ours(release: EnvironmentRelease, plan: Plan, inputs: ReleaseInputs) -> bool:
-    """Whether a running release is the one this step starts: the same variations, and the same
-    rule (or new rules of the same descriptions and steps). A plan's key is not in the release,
-    so for a plan the variations must do."""
-    if (release.target_variation_id, release.original_variation_id) != (plan.target.id, plan.original.id):
+def is_ours(release: EnvironmentRelease, request: Request, inputs: ReleaseInputs) -> bool:
+    """Whether a running release is the one this step starts: the same target (and original,
+    when one is named), and the same rule, or new rules of the same descriptions and steps. A
+    plan's key is not in the release, so for a plan the variations must do."""
+    if release.target_variation_id != request.target.id:
+        return False
+    if request.original is not None and release.original_variation_id != request.original.id:
         return False
     if inputs.release_plan:
         return True
-    if plan.rule is not None:
-        return len(release.phases) == 1 and release.phases[0].rule_id == plan.rule.id
-    wanted = plan.body["phases"]
+    if request.rule is not None:
+        return len(release.phases) == 1 and release.phases[0].rule_id == request.rule.id
+    wanted = inputs.phases or ()
     if len(release.phases) != len(wanted):
         return False
+    default_steps = inputs.steps or ()
     return all(
-        phase.description == asked.get("description", phase.description)
-        and [step.allocation for step in phase.steps] == [step["allocation"] for step in asked["steps"]]
+        (asked.description is None or phase.description == asked.description)
+        and [step.allocation for step in phase.steps]
+        == [step.allocation for step in (asked.steps or default_steps)]
         for phase, asked in zip(release.phases, wanted, strict=True)
     )
 

@@ -172,7 +172,7 @@ def _release_blocks(release: EnvironmentRelease, flag: Flag | None) -> list[Any]
         return shown(known) if known is not None else json.dumps(value, ensure_ascii=False)
 
     lead: list[Any] = [
-        f"{release.kind or 'Environment'} release ",
+        f"{(release.kind or 'environment').capitalize()} release ",
         Strong(release.id),
         f": {release.status}" + (f" ({release.status_reason})" if release.status_reason else ""),
         f", from {variation(release.original_variation_id, release.original_variation_value)}"
