@@ -22,7 +22,8 @@ from pathlib import Path
 
 from harness import ROOT, ActionRun, action_defaults, input_variables, read_run
 
-IMAGE = "ld-release-phase:dev"  # the tag `make image` builds
+# The tag `make image` builds: the Makefile reads the same variable, with the same default.
+IMAGE = os.environ.get("IMAGE") or "ld-release-phase:dev"
 RUNNER_UID = 1001
 # Where the runner mounts its folders in the container (besides the Docker socket).
 MOUNTS = ("/github/home", "/github/workflow", "/github/file_commands", "/github/workspace")
@@ -51,7 +52,9 @@ def engine_problem() -> str | None:
 
 def build_image() -> str:
     """Build the image with `make image`, as a contributor would; its tag."""
-    subprocess.run(["make", "--no-print-directory", "image"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        ["make", "--no-print-directory", "image", f"IMAGE={IMAGE}"], cwd=ROOT, check=True, capture_output=True
+    )
     return IMAGE
 
 
