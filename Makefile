@@ -23,15 +23,18 @@ demo: $(STAMP)
 standin: $(STAMP)
 	$(BIN)/python tools/standin.py --port 8765 --token api-demo-token --new-flag brand-new-flag
 
-# The action's image, as the runner builds it from action.yml's `image: Dockerfile`.
+# The action's image, as the runner builds it from action.yml's `image: Dockerfile`. Another tag
+# (`make image IMAGE=name:tag`) keeps builds of different checkouts apart on one engine; the
+# container tests and `make bench` build and run the same IMAGE.
+IMAGE ?= ld-release-phase:dev
 image:
-	docker build --quiet --tag ld-release-phase:dev . >/dev/null
+	docker build --quiet --tag $(IMAGE) . >/dev/null
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml environment-release/action.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml examples/*.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(BIN)/zizmor --offline --min-severity medium --config zizmor.yml . examples/*.yml

@@ -218,6 +218,19 @@ def test_a_start_whose_answer_is_lost_is_read_back_not_sent_again(
     assert any("read the releases instead: release" in line for line in run_.log_lines)
 
 
+def test_a_lost_start_whose_release_ended_by_the_read_back_is_still_this_steps(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    standin.fail_next(Fault(drop=True, applied=True, method="POST"))
+    one_step = "[{allocation: 50%, duration: 1s}]"  # the read back moves it past its only step
+
+    run_ = run(standin, tmp_path, **start_on_the_rule(steps=one_step))
+
+    assert_clean_success(run_)
+    assert len(posts(standin)) == 1
+    assert (run_.outputs["status"], run_.outputs["changed"]) == ("completed", "true")
+
+
 def test_a_start_lost_before_it_landed_is_one_error_and_one_post(standin: StandIn, tmp_path: Path) -> None:
     standin.fail_next(Fault(drop=True, method="POST"))
 

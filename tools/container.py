@@ -8,21 +8,41 @@ folders of its own mounted under ``/github``. The file-command files in
 ``/github/file_commands`` are created before the step by the runner's user (uid 1001 on hosted
 runners), mode 0644. Here the only difference is ``--network host``, so that the container
 reaches the stand-in on this machine's loopback.
+
+``KINDS_OF_RUN`` are the kinds of run the image's build runs (``scripts/stage_image.py``) and the
+container tests run in the built image.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import ROOT, ActionRun, action_defaults, input_variables, read_run
+from standin_releases import kind_clause
 
-IMAGE = "ld-release-phase:dev"  # the tag `make image` builds
+from harness import (
+    PHASE_ACTION,
+    RELEASE_ACTION,
+    ROOT,
+    TOKEN,
+    ActionRun,
+    action_defaults,
+    input_variables,
+    inputs_for,
+    read_run,
+    release_inputs_for,
+)
+from standin import Fault, StandIn
+
+# The tag `make image` builds: the Makefile reads the same variable, with the same default.
+IMAGE = os.environ.get("IMAGE") or "ld-release-phase:dev"
 RUNNER_UID = 1001
 # Where the runner mounts its folders in the container (besides the Docker socket).
 MOUNTS = ("/github/home", "/github/workflow", "/github/file_commands", "/github/workspace")
@@ -51,7 +71,9 @@ def engine_problem() -> str | None:
 
 def build_image() -> str:
     """Build the image with `make image`, as a contributor would; its tag."""
-    subprocess.run(["make", "--no-print-directory", "image"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        ["make", "--no-print-directory", "image", f"IMAGE={IMAGE}"], cwd=ROOT, check=True, capture_output=True
+    )
     return IMAGE
 
 
@@ -106,6 +128,7 @@ def runner_step(
     docker_options: Sequence[str] = (),
     mount_options: dict[str, str] | None = None,
     remove: bool = False,
+    action: str = PHASE_ACTION,
 ) -> Step:
     """The runner's ``docker run`` for one step; ``docker_options`` go before the image.
 
@@ -115,7 +138,7 @@ def runner_step(
     folders = _runner_folders(tmp)
     commands = folders["/github/file_commands"]
     output, summary = _file_command(commands, "set_output"), _file_command(commands, "step_summary")
-    variables = input_variables(action_defaults() | inputs)
+    variables = input_variables(action_defaults(action) | inputs)
     variables |= {
         "HOME": "/github/home",
         "GITHUB_OUTPUT": f"/github/file_commands/{output.name}",
@@ -150,25 +173,38 @@ def run_container(
     docker_options: Sequence[str] = (),
     mount_options: dict[str, str] | None = None,
     image: str = IMAGE,
+    action: str = PHASE_ACTION,
+    during: Callable[[str], None] | None = None,
 ) -> ContainerRun:
-    """Run the image once as the runner runs a step, and read back what the runner would see."""
+    """Run the image once as the runner runs a step, and read back what the runner would see.
+
+    ``during`` is called with the container's name once ``docker run`` has been started, e.g. to
+    signal the step as the runner does when a job is cancelled.
+    """
     step = runner_step(
         inputs,
         tmp,
         extra_env,
         image=image,
+        action=action,
         args=args,
         docker_options=docker_options,
         mount_options=mount_options,
     )
     try:
-        result = subprocess.run(
-            step.command, env=step.env, capture_output=True, text=True, timeout=120, check=False
-        )
+        with subprocess.Popen(
+            step.command, env=step.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process:
+            try:
+                if during is not None:
+                    during(step.name)
+                stdout, stderr = process.communicate(timeout=120)
+            finally:
+                process.kill()
         changes = _changes(step.name)
     finally:
         subprocess.run(["docker", "rm", "--force", step.name], capture_output=True, check=False)
-    run = read_run(result.returncode, result.stdout, result.stderr, step.output, step.summary)
+    run = read_run(process.returncode, stdout, stderr, step.output, step.summary)
     return ContainerRun(**vars(run), changes=changes)
 
 
@@ -191,6 +227,124 @@ def image_size(image: str) -> int:
 
 
 def base_image() -> str:
-    """The image the Dockerfile's final stage starts from."""
+    """The image the Dockerfile's build stage starts from, whose files the image's come from."""
     lines = (ROOT / "Dockerfile").read_text().splitlines()
-    return [line.split()[1] for line in lines if line.upper().startswith("FROM ")][-1]
+    return next(line.split()[1] for line in lines if line.upper().startswith("FROM "))
+
+
+def export_image(image: str, into: Path) -> Path:
+    """The image's file system as a container of it has it, as a tar archive at ``into``."""
+    created = subprocess.run(["docker", "create", image], capture_output=True, text=True, check=True)
+    container = created.stdout.strip()
+    try:
+        with into.open("wb") as archive:
+            subprocess.run(["docker", "export", container], stdout=archive, check=True)
+    finally:
+        subprocess.run(["docker", "rm", "--force", container], capture_output=True, check=False)
+    return into
+
+
+@dataclass(frozen=True)
+class KindOfRun:
+    """One kind of run, as the runner starts it. ``inputs`` override ``inputs_for``; None is the
+    command, started with arguments (``{url}`` in one stands for the stand-in's address)."""
+
+    what: str
+    inputs: dict[str, str] | None
+    code: int
+    env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    prepare: Callable[[StandIn], None] | None = None  # scripts the stand-in's answers
+
+    def arguments(self, url: str) -> list[str]:
+        return [arg.format(url=url) for arg in self.args]
+
+    action: str = PHASE_ACTION  # whose inputs: the phase action's, or the environment-release one's
+
+    def all_inputs(self, url: str) -> dict[str, str]:
+        if self.inputs is None:
+            return {}
+        given = inputs_for if self.action == PHASE_ACTION else release_inputs_for
+        return action_defaults(self.action) | given(url, **self.inputs)
+
+
+def standin_for_runs() -> StandIn:
+    """The stand-in each kind of run is made against, fresh for each: the demo's release, a flag
+    with none yet and the pipeline to put it on."""
+    standin = StandIn(token=TOKEN, dialect="live")
+    standin.add_release("demo", "new-checkout")
+    standin.add_flag("demo", "brand-new-flag")
+    standin.add_pipeline("demo")
+    standin.environments.add_flag()
+    beta = {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]}
+    standin.environments.add_rule(description=RELEASE_RULE, clauses=[kind_clause(), beta], variation=1)
+    return standin
+
+
+def _retried(standin: StandIn) -> None:
+    when = "Wed, 21 Oct 2015 07:28:00 GMT"  # an HTTP date in the past: retry at once
+    standin.fail_next(Fault(503, method="PUT"), Fault(429, headers={"Retry-After": when}))
+
+
+def _compressed(standin: StandIn) -> None:
+    release = standin.served(standin.release())
+    body = gzip.compress(json.dumps(release).encode())
+    standin.fail_next(Fault(200, body, headers={"Content-Encoding": "gzip"}, method="GET"))
+
+
+RELEASE_RULE = "Beta users"
+_RELEASE_START = {
+    "target_variation": "Available",
+    "rule": RELEASE_RULE,
+    "steps": "[{allocation: 50%, duration: 1s}]",
+}
+
+
+def _lost_start(standin: StandIn) -> None:
+    standin.fail_next(Fault(drop=True, applied=True, method="POST"))
+
+
+def _failing_checks(standin: StandIn) -> None:
+    standin.environments.fail_health_checks(("flag_evaluations_any", None, "no recent evaluations"))
+
+
+_COMMAND = ("--base-uri", "{url}", "--project", "demo", "--flag", "new-checkout")
+KINDS_OF_RUN = [
+    KindOfRun(
+        "start with audiences, wait, debug",
+        {"audiences": "- environmentKey: test\n", "wait_for": "started"},
+        0,
+        env={"RUNNER_DEBUG": "1"},
+    ),
+    KindOfRun("start", {}, 0),
+    KindOfRun("attach", {"flag": "brand-new-flag", "release_pipeline": "standard-pipeline"}, 0),
+    KindOfRun("dry run", {"phase": "next", "dry_run": "true"}, 0),
+    KindOfRun("refused token", {"access_token": "api-wrong"}, 3),
+    KindOfRun("bad input", {"status": "complete", "audiences": '[{"notify": 1}]'}, 2),
+    KindOfRun("a mistyped phase", {"phase": "Testng"}, 4),
+    KindOfRun("retries", {}, 0, prepare=_retried),
+    KindOfRun("a compressed answer", {}, 0, prepare=_compressed),
+    KindOfRun("https, no server", {"base_uri": "https://127.0.0.1:9", "max_retries": "0"}, 5),
+    KindOfRun("command --help", None, 0, args=("--help",)),
+    KindOfRun(
+        "command", None, 0, env={"LD_ACCESS_TOKEN": TOKEN}, args=(*_COMMAND, "--phase", "next", "--dry-run")
+    ),
+    KindOfRun(
+        "command, a mistyped flag", None, 2, env={"LD_ACCESS_TOKEN": TOKEN}, args=(*_COMMAND, "--phaze")
+    ),
+    *(
+        KindOfRun(what, inputs, code, args=("environment-release",), action=RELEASE_ACTION, prepare=prepare)
+        for what, inputs, code, prepare in [
+            (
+                "environment release: start, wait",
+                _RELEASE_START | {"wait_for": "completed", "poll_interval": "1s"},
+                0,
+                None,
+            ),
+            ("environment release: a lost answer", _RELEASE_START, 0, _lost_start),
+            ("environment release: health checks", _RELEASE_START, 5, _failing_checks),
+            ("environment release: status of none", {"operation": "status"}, 4, None),
+            ("environment release: bad steps", _RELEASE_START | {"steps": "[{allocation: 10%}]"}, 2, None),
+        ]
+    ),
+]

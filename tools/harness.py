@@ -288,11 +288,16 @@ class BoundStep:
         return run_entrypoint(self.inputs(**inputs), self._folder(), env)
 
 
-def action_defaults() -> dict[str, str]:
-    """Every input's ``action.yml`` default, as the runner fills it in when a step omits it."""
+PHASE_ACTION = "action.yml"
+RELEASE_ACTION = "environment-release/action.yml"
+
+
+def action_defaults(action_file: str = PHASE_ACTION) -> dict[str, str]:
+    """Every input's default in an action's ``action.yml``, as the runner fills it in when a
+    step omits it."""
     import yaml
 
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    action = yaml.safe_load((ROOT / action_file).read_text())
     return {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
 
 
@@ -306,6 +311,18 @@ def inputs_for(url: str, **overrides: str) -> dict[str, str]:
     }
     inputs |= {name.replace("_", "-"): value for name, value in overrides.items()}
     return inputs
+
+
+def release_inputs_for(url: str, **overrides: str) -> dict[str, str]:
+    """The environment-release action's inputs against the stand-in: the demo flag in production."""
+    inputs = {
+        "access-token": TOKEN,
+        "project": "demo",
+        "flag": "new-checkout",
+        "environment": "production",
+        "base-uri": url,
+    }
+    return inputs | {name.replace("_", "-"): value for name, value in overrides.items()}
 
 
 def as_github_shows(stdout: str) -> list[str]:

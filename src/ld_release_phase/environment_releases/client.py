@@ -149,8 +149,9 @@ class ReleasesClient(ApiClient):
         *,
         ours: Callable[[EnvironmentRelease], bool],
     ) -> Started:
-        """Start a release: sent once (a rate limit aside); after an uncertain answer, the running
-        release that ``ours`` recognises as this step's, read from the environment's releases."""
+        """Start a release: sent once (a rate limit aside); after an uncertain answer, the release
+        that ``ours`` recognises as this step's, read from the environment's releases (whatever
+        its status: a short release may have ended by then)."""
         path = self.releases_path(project, flag, environment)
         data = json.dumps(body, separators=(",", ":")).encode()
 
@@ -187,9 +188,7 @@ class ReleasesClient(ApiClient):
         ours: Callable[[EnvironmentRelease], bool],
         cause: str,
     ) -> Started:
-        found = next(
-            (r for r in self.list_releases(project, flag, environment) if r.running and ours(r)), None
-        )
+        found = next((r for r in self.list_releases(project, flag, environment) if ours(r)), None)
         return Started(found, reread=True, cause=cause)
 
     def _settle(self, attempt: Attempt, method: str, path: str) -> Any:

@@ -99,7 +99,8 @@ def _start(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell) -> Outcome
     request = request_of(inputs, flag, environment)
     if not environment.on:
         raise failures.flag_off(inputs.flag, inputs.environment)
-    running = next((r for r in client.list_releases(*_where(inputs)) if r.running), None)
+    releases = client.list_releases(*_where(inputs))
+    running = next((r for r in releases if r.running), None)
     if running is not None:
         if not is_ours(running, request, inputs):
             raise failures.another_release_running(inputs.environment, _described(running, flag), running.id)
@@ -111,12 +112,20 @@ def _start(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell) -> Outcome
         path = client.releases_path(*_where(inputs))
         tell(WouldSend(client.planned_request("POST", path, plan.body)))
         return Outcome(Operation.START, None, flag=flag, dry_run=True, planned_body=plan.body)
-    return _send_start(inputs, client, tell, plan, flag)
+    return _send_start(inputs, client, tell, plan, flag, before={release.id for release in releases})
 
 
-def _send_start(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell, plan: Plan, flag: Flag) -> Outcome:
+def _send_start(
+    inputs: ReleaseInputs, client: ReleasesClient, tell: Tell, plan: Plan, flag: Flag, *, before: set[str]
+) -> Outcome:
+    """Send the start; after an uncertain answer, this step's release is one not listed before
+    it was sent, of the same variations."""
     try:
-        started = client.start(*_where(inputs), plan.body, ours=lambda release: _started_by(release, plan))
+        started = client.start(
+            *_where(inputs),
+            plan.body,
+            ours=lambda release: release.id not in before and _started_by(release, plan),
+        )
     except HealthChecksFailed as refusal:
         checks = [
             f"{kind}{f' ({metric})' if metric else ''}: {message}" for kind, metric, message in refusal.checks
@@ -236,8 +245,8 @@ def _position(release: EnvironmentRelease) -> tuple[str, int | None, int | None]
 
 
 def _started_by(release: EnvironmentRelease, plan: Plan) -> bool:
-    """Whether a release read after an uncertain start is the one this step sent: nothing ran
-    before it, so the same variations are enough."""
+    """Whether a new release read after an uncertain start is the one this step sent: nothing
+    ran before it, so the same variations are enough."""
     return (release.target_variation_id, release.original_variation_id) == (plan.target.id, plan.original.id)
 
 
