@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from expect import assert_clean_success
+from expect import assert_clean_failure, assert_clean_success
 from harness import TOKEN, action_defaults, inputs_for, run_entrypoint
 from standin import ONLY_ACTIVE, Fault, StandIn
 
@@ -193,3 +193,28 @@ def test_audiences_of_a_phase_not_yet_reached_can_be_given_only_by_id(
     assert [r.json() for r in live_standin.writes] == [
         {"status": "active", "audiences": [{"audienceId": audience_id}]}
     ]
+
+
+def test_a_refused_start_of_a_legacy_pipelines_release_says_what_kind_of_pipeline_it_is(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    # The spec: releases of a legacy pipeline take a PATCH, not the phase PUT. What the live
+    # service answers the PUT is not recorded; the stand-in refuses it with a 400 of its own.
+    live_standin.mark_legacy()
+
+    run = run_entrypoint(default_step(live_standin), tmp_path)
+
+    assert_clean_failure(run, 5, "A legacy release pipeline", "'standard-pipeline' is a legacy pipeline")
+    assert "PATCH" in run.error.message
+    reads = [r.path for r in live_standin.requests if r.method == "GET"]
+    assert reads[-1] == "/api/v2/projects/demo/release-pipelines/standard-pipeline"  # read only after the 400
+
+
+def test_a_400_on_a_current_pipeline_is_not_blamed_on_its_kind(live_standin: StandIn, tmp_path: Path) -> None:
+    other = {"code": "invalid_request", "message": "something else", "id": "r"}
+    live_standin.fail_next(Fault(400, json.dumps(other).encode(), method="PUT"))
+
+    run = run_entrypoint(default_step(live_standin), tmp_path)
+
+    assert_clean_failure(run, 5, "something else")
+    assert "legacy" not in run.error.message
