@@ -1,7 +1,9 @@
-"""Point action.yml at a published image: ``image: Dockerfile`` becomes ``image: docker://REF``.
+"""Point an action.yml at a published image: ``image: Dockerfile`` (or ``../Dockerfile`` for an
+action in a subfolder) becomes ``image: docker://REF``.
 
-The release workflow runs this on the commit it tags, so a released ``@vX`` pulls the image it
-built instead of building the Dockerfile in every job. Only the ``image`` line changes.
+The release workflow runs this on the commit it tags, for each action of the repository, so a
+released ``@vX`` pulls the image it built instead of building the Dockerfile in every job. Only
+the ``image`` line changes.
 
     python scripts/pin_image.py action.yml ghcr.io/owner/repo@sha256:<64 hex digits>
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 IMAGE_REFERENCE = re.compile(
     r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\.[a-z0-9-]+)*(?::\d+)?(?:/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}"
 )
-_IMAGE_LINE = re.compile(r"^(?P<indent>\s+)image:\s*['\"]?Dockerfile['\"]?\s*$", re.M)
+_IMAGE_LINE = re.compile(r"^(?P<indent>\s+)image:\s*['\"]?(?:\.\./)?Dockerfile['\"]?\s*(?:#.*)?$", re.M)
 
 
 def pin(action_yml: str, reference: str) -> str:

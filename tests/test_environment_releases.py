@@ -690,3 +690,98 @@ def test_the_command_has_the_operations_as_a_subcommand(standin: StandIn, tmp_pa
     assert run_.returncode == 4, run_.stderr  # no release yet
     assert json.loads(run_.stdout.splitlines()[-1])["exit-code"] == 4
     assert "No environment release" in run_.stderr
+
+
+# -- the example workflow, job by job, on the flag a newcomer has -----------------------------------
+
+EXAMPLE = ROOT / "examples" / "environment-release.yml"
+
+
+def _example_steps() -> list[tuple[str, dict[str, Any]]]:
+    """The example's environment-release steps, in the order its jobs run, with their job."""
+    workflow = yaml.safe_load(EXAMPLE.read_text())
+    return [
+        (job, step)
+        for job, spec in workflow["jobs"].items()
+        for step in spec["steps"]
+        if "/environment-release@" in str(step.get("uses", ""))
+    ]
+
+
+def _as_the_runner_passes(
+    step: dict[str, Any], url: str, outputs: dict[str, dict[str, str]]
+) -> dict[str, str]:
+    """A step's ``with:`` as the runner passes it: expressions filled in, action.yml's defaults."""
+    workflow = yaml.safe_load(EXAMPLE.read_text())
+    known = {f"env.{name}": value for name, value in workflow["env"].items()}
+    known["secrets.LD_ACCESS_TOKEN"] = TOKEN
+    known |= {
+        f"needs.{job}.outputs.{name}": value
+        for job, written in outputs.items()
+        for name, value in written.items()
+    }
+    given = {}
+    for name, value in step["with"].items():
+        text = str(value)
+        for expression, filled in known.items():
+            text = text.replace("${{ " + expression + " }}", filled)
+        assert "${{" not in text, text
+        given[name] = text
+    defaults = {
+        name: str(spec.get("default", ""))
+        for name, spec in yaml.safe_load(ACTION.read_text())["inputs"].items()
+    }
+    return defaults | given | {"base-uri": url}
+
+
+@pytest.mark.parametrize("smoke_test_passes", [True, False], ids=["the check passes", "the check fails"])
+def test_the_example_workflow_works_as_its_jobs_run(
+    standin: StandIn, tmp_path: Path, smoke_test_passes: bool
+) -> None:
+    # The flag as the example names it: on in production, serving false, with its rule.
+    standin.environments.add_flag(project="my-project")
+    beta = {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]}
+    standin.environments.add_rule(
+        project="my-project", description=RULE, clauses=[kind_clause(), beta], variation=1
+    )
+    clock = FakeClock()
+    outputs: dict[str, dict[str, str]] = {}
+    ran: list[tuple[str, int]] = []
+    for index, (job, step) in enumerate(_example_steps()):
+        if job == "verify" and smoke_test_passes:
+            continue  # the roll-back step runs only when the smoke test failed
+        run_ = run_in_process(
+            _as_the_runner_passes(step, standin.url, {"release": outputs.get("release", {})}),
+            tmp_path / str(index),
+            clock,
+            standin=standin,
+            args=ARGS,
+        )
+        ran.append((job, run_.returncode))
+        outputs.setdefault(job, run_.outputs)
+
+    if smoke_test_passes:
+        # The release completes, so the job after it (announce) runs.
+        assert ran == [("release", 0), ("finish", 0)]
+        assert outputs["finish"]["status"] == "completed"
+    else:
+        # Rolled back while rolling out: the wait then fails, so announce never runs.
+        assert ran == [("release", 0), ("verify", 0), ("finish", 6)]
+        assert outputs["verify"]["status"] == "reverted"
+    assert len(posts(standin)) == 1
+
+
+def test_the_readme_shows_the_example_workflow_as_it_is() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    assert EXAMPLE.read_text().split("name:", 1)[1] in readme
+
+
+def test_the_readme_documents_every_input_and_output_of_the_second_action() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Environment releases: the second action", 1)[1].split("\n## ", 1)[0]
+    action = yaml.safe_load(ACTION.read_text())
+
+    for name in [*action["inputs"], *action["outputs"]]:
+        assert f"| `{name}` |" in section, name
+    assert "has not yet been\nchecked against a live LaunchDarkly account" in section

@@ -49,6 +49,19 @@ def test_only_the_image_line_changes_and_the_result_is_a_valid_action(tmp_path: 
     assert schema.returncode == 0, schema.stdout + schema.stderr
 
 
+def test_the_second_action_is_pinned_to_the_same_image(tmp_path: Path) -> None:
+    copy = tmp_path / "action.yml"
+    copy.write_text((ROOT / "environment-release" / "action.yml").read_text())
+
+    result = pin(copy, REFERENCE)
+
+    assert result.returncode == 0, result.stderr
+    runs = yaml.safe_load(copy.read_text())["runs"]
+    assert runs == {"using": "docker", "image": f"docker://{REFERENCE}", "args": ["environment-release"]}
+    workflow = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    assert "scripts/pin_image.py environment-release/action.yml" in workflow
+
+
 @pytest.mark.parametrize(
     "reference",
     [
