@@ -785,3 +785,159 @@ def test_the_readme_documents_every_input_and_output_of_the_second_action() -> N
     for name in [*action["inputs"], *action["outputs"]]:
         assert f"| `{name}` |" in section, name
     assert "has not yet been\nchecked against a live LaunchDarkly account" in section
+
+
+# -- every input problem gets its own words, before any call -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "needles"),
+    [
+        ({"access_token": "sdk-0123456789"}, ["looks like an SDK or mobile key"]),
+        ({"access_token": "Bearer api-0123"}, ["without 'Bearer '"]),
+        ({"access_token": "api-01 23"}, ["whitespace"]),
+        ({"access_token": "api-ünïcode"}, ["characters a LaunchDarkly token never has"]),
+        ({"project": "my project"}, ["must be a LaunchDarkly key"]),
+        ({"max_retries": "eleven"}, ["whole number from 0 to 10"]),
+        ({"dry_run": "yes"}, ["must be true or false"]),
+        ({"target_variation": "a\nb"}, ["must be one line"]),
+        ({"steps": "{allocation: 10%}"}, ["must be a list of steps; got a mapping"]),
+        ({"steps": "[" + ", ".join(["{allocation: 1%, duration: 1h}"] * 101) + "]"}, ["at most 100"]),
+        ({"steps": "- {allocation: ten, duration: 1h}"}, ["must be a percentage such as 10%"]),
+        ({"steps": "- {allocation: 10%, duration: soon}"}, ["steps[0].duration", "a duration such as"]),
+        ({"steps": "x" * (65 * 1024)}, ["is over 64 KiB"]),
+        ({"comment": "c" * 1001}, ["over 1000 characters"]),
+        ({"operation": "stop", "release_id": "nope", "resolution": "roll_forward_all_phases"}, ["a UUID"]),
+        (
+            {"operation": "stop", "resolution": "roll_forward_all_phases", "wait_for": "completed"},
+            ["wait-for"],
+        ),
+        ({"release_plan": "p", "rule": "", "steps": STEPS}, ["supplied by the release plan"]),
+        (
+            {
+                "rule": "",
+                "phases": "- clauses: [{contextKind: user, attribute: kind, op: in, values: [user]}]",
+                "steps": "",
+            },
+            ["phases[0] has no steps"],
+        ),
+        ({"metrics": "[{metricKey: m, rollback: true}]"}, ["rollback: is not a field of a metrics entry"]),
+        ({"bypass_health_checks": '["flag_evaluations_any", "no_such_check"]'}, ['got "no_such_check"']),
+        ({"target_variation": ""}, ["'target-variation' is required to start a release"]),
+    ],
+    ids=lambda value: str(value)[:40] if isinstance(value, dict) else "",
+)
+def test_each_input_problem_is_said_before_any_call(
+    standin: StandIn, tmp_path: Path, given: dict[str, str], needles: list[str]
+) -> None:
+    starting = given.get("operation", "start") == "start"
+    run_ = run(standin, tmp_path, **((start_on_the_rule() if starting else {}) | given))
+
+    assert_clean_failure(run_, 2, *needles)
+    assert standin.requests == []
+
+
+def test_a_variation_or_rule_that_two_things_answer_to_must_be_named_by_id(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    variations = [
+        {"value": "a", "name": "Same"},
+        {"value": "b", "name": "Same"},
+        {"value": "c", "name": "Other"},
+    ]
+    standin.environments.add_flag(project="multi", variations=variations)
+    standin.environments.add_rule(project="multi", description="Twin")
+    standin.environments.add_rule(
+        project="multi",
+        description="Twin",
+        clauses=[
+            {"contextKind": "user", "attribute": "kind", "op": "in", "values": ["user"]},
+            {"attribute": "x", "op": "in", "values": [1]},
+        ],
+    )
+
+    by_name = run(
+        standin, tmp_path / "a", project="multi", **start_on_the_rule(target_variation="Same", rule="Twin")
+    )
+    by_description = run(
+        standin, tmp_path / "b", project="multi", **start_on_the_rule(target_variation="Other", rule="Twin")
+    )
+
+    assert_clean_failure(by_name, 2, "'Same' names 2 variations")
+    assert_clean_failure(by_description, 2, "2 rules are described as 'Twin'")
+
+
+def test_a_disabled_rule_is_refused_before_any_write(standin: StandIn, tmp_path: Path) -> None:
+    standin.environments.add_rule(description="Paused rule", disabled=True)
+
+    run_ = run(standin, tmp_path, **start_on_the_rule(rule="Paused rule"))
+
+    assert_clean_failure(run_, 2, "is disabled")
+    assert posts(standin) == []
+
+
+def test_an_unknown_flag_or_environment_is_not_found(standin: StandIn, tmp_path: Path) -> None:
+    no_flag = run(standin, tmp_path / "a", flag="no-such-flag", **start_on_the_rule())
+    no_environment = run(standin, tmp_path / "b", environment="staging", **start_on_the_rule())
+
+    assert_clean_failure(no_flag, 4, "no flag 'no-such-flag'")
+    assert_clean_failure(no_environment, 4, "no environment 'staging'", "'production'")
+
+
+def test_a_release_id_that_is_gone_is_not_found(standin: StandIn, tmp_path: Path) -> None:
+    release = standin.environments.start_release(
+        target="Available", original="Unavailable", phases=[new_rule_phase("Canary", 10_000)]
+    )
+    standin.environments.discard(release["id"])
+    standin.environments.age(release["id"], 91)
+
+    run_ = run(standin, tmp_path, operation="status", release_id=release["id"])
+
+    assert_clean_failure(run_, 4, "more than 90 days")
+
+
+def test_a_stop_in_an_environment_that_requires_approvals_says_what_to_do(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    release = standin.environments.start_release(
+        target="Available", original="Unavailable", phases=[new_rule_phase("Canary", 10_000, 50_000)]
+    )
+    standin.environments.hold(release["id"])
+    standin.environments.require_approvals(environment="production")
+
+    run_ = run(standin, tmp_path, operation="stop", resolution="roll_forward_all_phases")
+
+    assert_clean_failure(run_, 3, "requires approvals")
+
+
+def test_a_dry_run_stop_shows_the_put_and_sends_nothing(standin: StandIn, tmp_path: Path) -> None:
+    release = standin.environments.start_release(
+        target="Available", original="Unavailable", phases=[new_rule_phase("Canary", 10_000, 50_000)]
+    )
+    standin.environments.hold(release["id"])
+
+    run_ = run(standin, tmp_path, operation="stop", resolution="roll_forward_all_phases", dry_run="true")
+
+    assert_clean_success(run_)
+    assert puts(standin) == []
+    assert any(line.startswith("Dry run: would send PUT ") for line in run_.log_lines)
+    assert "would be stopped; nothing was changed" in run_.annotations("notice")[0].message
+
+
+def test_a_poll_whose_retries_would_outlast_the_wait_ends_the_wait(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+
+    def rate_limit_the_first_poll() -> None:
+        standin.fail_next(Fault(429, headers={"Retry-After": "600"}, method="GET"))
+
+    standin.on_read(1, rate_limit_the_first_poll)  # read 1 is the list; the poll after the start is limited
+
+    run_ = run(
+        standin,
+        tmp_path,
+        clock,
+        **start_on_the_rule(wait_for="completed", wait_timeout="2m", poll_interval="30s"),
+    )
+
+    assert_clean_failure(run_, 6, "had not completed after")
+    assert sum(clock.sleeps) <= 120

@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from ld_release_phase.failures import ExitCode, Failure, say
 from ld_release_phase.plumbing.text import Redactor
 from ld_release_phase.plumbing.words import TOKEN_INPUT, ref
@@ -124,3 +126,16 @@ def test_text_from_outside_cannot_pose_as_an_input_reference() -> None:
     words = say("Phase '\ue000phase\ue001' ", ref("phase"))
 
     assert TerminalSurface({}).text(words) == "Phase '\ue000phase\ue001' --phase"
+
+
+def test_words_are_built_from_text_and_references_and_refuse_to_be_read_as_text() -> None:
+    words = "Set " + say(ref("phase")) + " now"
+
+    assert str(words) == "Set 'phase' now"
+    assert ref("phase") in words and ref("phase", "next") not in words
+    assert {ref("phase"), ref("phase")} == {ref("phase")}
+    assert repr(ref("phase", "next")) == "Ref('phase', 'next')"
+    with pytest.raises(TypeError, match=r"str\(words\)"):
+        _ = "Set" in words
+    with pytest.raises(TypeError, match=r"str\(words\)"):
+        _ = words == "Set 'phase' now"

@@ -12,14 +12,80 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
+from ld_release_phase.plumbing.api import ApiClient, Exchange, PlannedRequest
 from ld_release_phase.plumbing.clock import Clock
+from ld_release_phase.plumbing.retry import Retrying, RetryPolicy
 from ld_release_phase.plumbing.transport import TransportFactory
 from ld_release_phase.surfaces.base import Result, Surface
 
 Run = Callable[[Mapping[str, str], Surface, Clock, TransportFactory], Result]
+Client = TypeVar("Client", bound=ApiClient)
+
+
+class WouldSend:
+    """A dry run's request, shown by the surface instead of sent (an event of any operation)."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: PlannedRequest):
+        self.request = request
+
+
+class Listener:
+    """An operation's events, worded by its render (``lines``) and shown by the surface; its
+    client's calls and retries, shown by the surface as they are."""
+
+    def __init__(self, surface: Surface, lines: Callable[[Any], list[str]]):
+        self._surface = surface
+        self._lines = lines
+
+    def progress(self, event: object) -> None:
+        if isinstance(event, WouldSend):
+            self._surface.show_request(event.request)
+        for line in self._lines(event):
+            self._surface.say(line)
+
+    def exchange(self, exchange: Exchange) -> None:
+        self._surface.exchange(exchange)
+
+    def retrying(self, retry: Retrying) -> None:
+        self._surface.retrying(retry)
+
+
+class Connection(Protocol):
+    """What every operation's inputs say of reaching LaunchDarkly."""
+
+    @property
+    def base_uri(self) -> str: ...
+    @property
+    def access_token(self) -> SecretStr: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def request_timeout(self) -> float: ...
+
+
+def connect(
+    client: type[Client],
+    inputs: Connection,
+    listener: Listener,
+    *,
+    surface: Surface,
+    clock: Clock,
+    transport: TransportFactory,
+) -> Client:
+    """The operation's client, on the transport to the inputs' address, with their retries."""
+    return client(
+        transport(inputs.base_uri, inputs.access_token.get_secret_value()),
+        policy=RetryPolicy(max_retries=inputs.max_retries, timeout=inputs.request_timeout),
+        listener=listener,
+        redactor=surface.redactor,
+        clock=clock,
+    )
 
 
 class _Declared:

@@ -99,10 +99,10 @@ class ReleasesClient(ApiClient):
 
     # -- paths ------------------------------------------------------------------------------
 
-    def flag_path(self, project: str, flag: str, environment: str) -> str:
-        return (
-            f"/api/v2/flags/{self._segment(project)}/{self._segment(flag)}?env={self._segment(environment)}"
-        )
+    def flag_path(self, project: str, flag: str, environment: str | None) -> str:
+        """The flag; with ``environment``, that environment's configuration alone."""
+        path = f"/api/v2/flags/{self._segment(project)}/{self._segment(flag)}"
+        return path if environment is None else f"{path}?env={self._segment(environment)}"
 
     def releases_path(self, project: str, flag: str, environment: str) -> str:
         return (
@@ -115,7 +115,7 @@ class ReleasesClient(ApiClient):
 
     # -- the calls --------------------------------------------------------------------------
 
-    def get_flag(self, project: str, flag: str, environment: str) -> Flag:
+    def get_flag(self, project: str, flag: str, environment: str | None) -> Flag:
         path = self.flag_path(project, flag, environment)
         return self._parsed(self._call("GET", path, None), parse_flag, "a flag", "GET", path)
 

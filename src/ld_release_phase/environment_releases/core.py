@@ -25,8 +25,8 @@ from .events import (
     WouldSend,
 )
 from .inputs import Operation, ReleaseInputs, WaitFor
-from .models import EnvironmentRelease, Flag, Status
-from .plan import Plan, environment_of, is_ours, plan_start, request_of, shown
+from .models import EnvironmentRelease, Flag, FlagEnvironment, Status
+from .plan import Plan, is_ours, listing, plan_start, request_of, shown
 
 Tell = Callable[[Progress], None]
 # While nothing changes, a line at most this often, so a long wait does not look stuck.
@@ -83,6 +83,16 @@ def carry_out(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell, clock: 
     return outcome
 
 
+def _environment(inputs: ReleaseInputs, client: ReleasesClient, flag: Flag) -> FlagEnvironment:
+    """The flag's configuration in the step's environment; a missing one lists those there are,
+    read once more without the filter (a filtered read lists none)."""
+    found = flag.environments.get(inputs.environment)
+    if found is None:
+        known = list(client.get_flag(inputs.project, inputs.flag, None).environments)
+        raise failures.no_environment(inputs.flag, inputs.environment, listing(known))
+    return found
+
+
 def _flag(inputs: ReleaseInputs, client: ReleasesClient) -> Flag:
     try:
         return client.get_flag(inputs.project, inputs.flag, inputs.environment)
@@ -95,7 +105,7 @@ def _flag(inputs: ReleaseInputs, client: ReleasesClient) -> Flag:
 
 def _start(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell) -> Outcome:
     flag = _flag(inputs, client)
-    environment = environment_of(flag, inputs.environment, inputs.flag)
+    environment = _environment(inputs, client, flag)
     request = request_of(inputs, flag, environment)
     if not environment.on:
         raise failures.flag_off(inputs.flag, inputs.environment)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ld_release_phase.plumbing.api import PlannedRequest
+# A dry run's request is the same event for every operation.
+from ld_release_phase.operation import WouldSend
 
 from .models import EnvironmentRelease, Variation
 
@@ -40,13 +41,6 @@ class AlreadyEnded:
 
     def __init__(self, release: EnvironmentRelease):
         self.release = release
-
-
-class WouldSend:
-    __slots__ = ("request",)
-
-    def __init__(self, request: PlannedRequest):
-        self.request = request
 
 
 class ReadAfterUncertainStart:
@@ -94,3 +88,17 @@ Progress = (
     | WaitBegins
     | WaitGoesOn
 )
+
+
+__all__ = [
+    "AlreadyEnded",
+    "AlreadyRunning",
+    "Planned",
+    "Progress",
+    "ReadAfterUncertainStart",
+    "Released",
+    "StepBegins",
+    "WaitBegins",
+    "WaitGoesOn",
+    "WouldSend",
+]

@@ -78,8 +78,9 @@ def not_a_release_id(shown: str) -> str:
     return f"must be a release id (a UUID, as the release-id output gives it); got {shown}."
 
 
-def only_with(name: str, operation: str) -> Words:
-    return say("is only used with ", ref("operation", operation), f"; leave {name} empty otherwise.")
+def only_with(name: str, operations: tuple[str, ...]) -> Words:
+    named = Words(" or ").join(ref("operation", operation) for operation in operations)
+    return say("is only used with ", named, f"; leave {name} empty otherwise.")
 
 
 RESOLUTION_REQUIRED = "is required to stop a release: say how its phases end."

@@ -488,8 +488,8 @@ class ReleaseInputs(BaseModel):
 
     @model_validator(mode="after")
     def _fits_the_operation(self) -> ReleaseInputs:
-        for name in _misplaced(self):
-            raise problem(failures.only_with(name, _ONLY_WITH[name].value), about=name)
+        for name, operations in _misplaced(self):
+            raise problem(failures.only_with(name, operations), about=name)
         if self.operation is Operation.STOP and self.resolution is None:
             raise problem(failures.RESOLUTION_REQUIRED, about="resolution")
         if self.operation is Operation.START:
@@ -505,34 +505,43 @@ class ReleaseInputs(BaseModel):
         return self.randomization_unit or "user"
 
 
-# Inputs that belong to one operation, and which.
-_ONLY_WITH = {
-    "target-variation": Operation.START,
-    "original-variation": Operation.START,
-    "release-plan": Operation.START,
-    "rule": Operation.START,
-    "phases": Operation.START,
-    "steps": Operation.START,
-    "randomization-unit": Operation.START,
-    "advancement-mode": Operation.START,
-    "metrics": Operation.START,
-    "bypass-health-checks": Operation.START,
-    "cleanup": Operation.START,
-    "resolution": Operation.STOP,
+# Inputs that only some operations use, and which.
+_USED_ONLY_BY: dict[str, tuple[Operation, ...]] = {
+    **dict.fromkeys(
+        (
+            "target-variation",
+            "original-variation",
+            "release-plan",
+            "rule",
+            "phases",
+            "steps",
+            "randomization-unit",
+            "advancement-mode",
+            "metrics",
+            "bypass-health-checks",
+            "cleanup",
+        ),
+        (Operation.START,),
+    ),
+    "resolution": (Operation.STOP,),
+    "wait-for": (Operation.START, Operation.STATUS),
 }
 
 
-def _misplaced(inputs: ReleaseInputs) -> list[str]:
+def _misplaced(inputs: ReleaseInputs) -> list[tuple[str, tuple[Operation, ...]]]:
+    """Each input given that the operation does not use, with the operations that use it."""
     given = {
-        name
+        field.alias or name
         for name, field in ReleaseInputs.model_fields.items()
-        if getattr(inputs, name) not in (None, "", ()) and (field.alias or name) in _ONLY_WITH
+        if getattr(inputs, name) not in (None, "", ())
     }
-    named = [ReleaseInputs.model_fields[name].alias or name for name in given]
-    wrong = sorted(name for name in named if _ONLY_WITH[name] is not inputs.operation)
-    if inputs.operation is Operation.STOP and inputs.wait_for is WaitFor.COMPLETED:
-        wrong.append("wait-for")
-    return wrong
+    if inputs.wait_for is WaitFor.NONE:
+        given.discard("wait-for")
+    return [
+        (name, used_by)
+        for name, used_by in sorted(_USED_ONLY_BY.items())
+        if name in given and inputs.operation not in used_by
+    ]
 
 
 def _check_start(inputs: ReleaseInputs) -> None:

@@ -40,11 +40,10 @@ class Request:
         self.rule = rule
 
 
-def environment_of(flag: Flag, key: str, flag_key: str) -> FlagEnvironment:
-    found = flag.environments.get(key)
-    if found is None:
-        raise failures.no_environment(flag_key, key, _listing(list(flag.environments)))
-    return found
+def listing(names: list[str]) -> str:
+    shown_names = [f"'{name}'" for name in names[:_LIST_LIMIT]]
+    more = len(names) - len(shown_names)
+    return ", ".join(shown_names) + (f" and {more} more" if more > 0 else "") if shown_names else "(none)"
 
 
 def shown(variation: Variation) -> str:
@@ -122,7 +121,7 @@ def resolve_variation(flag: Flag, wanted: str, input_name: str) -> Variation:
         if len(found) > 1:
             raise failures.variation_ambiguous(input_name, wanted, [variation.id for variation in found])
     names = [v.name for v in flag.variations if v.name] + [_value_text(v.value) for v in flag.variations]
-    available = _listing([f"{shown(v)} (id {v.id})" for v in flag.variations])
+    available = listing([f"{shown(v)} (id {v.id})" for v in flag.variations])
     raise failures.variation_not_found(input_name, wanted, available, did_you_mean(wanted, names))
 
 
@@ -143,7 +142,7 @@ def resolve_rule(environment: FlagEnvironment, wanted: str, unit: str) -> Rule:
         raise failures.rule_ambiguous(wanted, [rule.id for rule in found])
     if not found:
         descriptions = [rule.description for rule in environment.rules if rule.description]
-        available = _listing(
+        available = listing(
             [f"{rule.description or '(no description)'} (id {rule.id})" for rule in environment.rules]
         )
         raise failures.rule_not_found(wanted, available, did_you_mean(wanted, descriptions))
@@ -191,9 +190,3 @@ def is_ours(release: EnvironmentRelease, request: Request, inputs: ReleaseInputs
         == [step.allocation for step in (asked.steps or default_steps)]
         for phase, asked in zip(release.phases, wanted, strict=True)
     )
-
-
-def _listing(names: list[str]) -> str:
-    shown_names = [f"'{name}'" for name in names[:_LIST_LIMIT]]
-    more = len(names) - len(shown_names)
-    return ", ".join(shown_names) + (f" and {more} more" if more > 0 else "") if shown_names else "(none)"

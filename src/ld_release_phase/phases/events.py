@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ld_release_phase import operation
 from ld_release_phase.plumbing.api import ApiListener, PlannedRequest
 
 from .models import Dialect, Release, ReleasePhase
@@ -38,13 +39,14 @@ class Attaching:
         self.flag, self.pipeline = flag, pipeline
 
 
-class WouldSend:
+class WouldSend(operation.WouldSend):
     """A dry run's request, shown instead of sent; ``last`` when the dry run ends with it."""
 
-    __slots__ = ("last", "request")
+    __slots__ = ("last",)
 
     def __init__(self, request: PlannedRequest, *, last: bool = False):
-        self.request, self.last = request, last
+        super().__init__(request)
+        self.last = last
 
 
 class Sending:

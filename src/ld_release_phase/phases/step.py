@@ -5,51 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ld_release_phase.operation import Operation
-from ld_release_phase.plumbing.api import Exchange
+from ld_release_phase.operation import Listener, Operation, connect
 from ld_release_phase.plumbing.clock import Clock
-from ld_release_phase.plumbing.retry import Retrying, RetryPolicy
 from ld_release_phase.plumbing.transport import TransportFactory
 from ld_release_phase.surfaces.base import Result, Surface
 
 from . import render
 from .client import PipelineClient
 from .core import carry_out
-from .events import Progress, WouldSend
 from .inputs import REQUIRED_INPUTS, ActionInputs, parse_inputs
-
-
-class _Listener:
-    """The core's events, worded by :mod:`.render` and shown by the surface."""
-
-    def __init__(self, surface: Surface):
-        self._surface = surface
-
-    def progress(self, event: Progress) -> None:
-        if isinstance(event, WouldSend):
-            self._surface.show_request(event.request)
-        for line in render.lines(event):
-            self._surface.say(line)
-
-    def exchange(self, exchange: Exchange) -> None:
-        self._surface.exchange(exchange)
-
-    def retrying(self, retry: Retrying) -> None:
-        self._surface.retrying(retry)
 
 
 def run(raw: Mapping[str, str], surface: Surface, clock: Clock, transport: TransportFactory) -> Result:
     """Validate, carry out and render one phase step; raises the Failure it ends with."""
     inputs = parse_inputs(raw, redactor=surface.redactor)
     surface.check_files()
-    listener = _Listener(surface)
-    client = PipelineClient(
-        transport(inputs.base_uri, inputs.access_token.get_secret_value()),
-        policy=RetryPolicy(max_retries=inputs.max_retries, timeout=inputs.request_timeout),
-        listener=listener,
-        redactor=surface.redactor,
-        clock=clock,
-    )
+    listener = Listener(surface, render.lines)
+    client = connect(PipelineClient, inputs, listener, surface=surface, clock=clock, transport=transport)
     return render.result(carry_out(inputs, client, listener.progress, clock), inputs)
 
 

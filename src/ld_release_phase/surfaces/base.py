@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from typing import Any, TextIO
@@ -90,7 +91,7 @@ class Result:
         self.summary = summary
 
 
-class Surface:
+class Surface(ABC):
     """The part both surfaces share: the redactor, tolerant writing, and the words for calls
     and retries. Subclasses say how inputs are named and where each kind of text goes."""
 
@@ -103,43 +104,48 @@ class Surface:
     # -- what each surface decides ------------------------------------------------------------
 
     @property
+    @abstractmethod
     def debug(self) -> bool:
         """Whether bodies and each poll's call are shown."""
-        raise NotImplementedError
 
+    @abstractmethod
     def name(self, reference: Ref) -> str:
         """How an input is named to the reader."""
-        raise NotImplementedError
 
+    @abstractmethod
     def mask(self, secret: str) -> None:
-        raise NotImplementedError
+        """Keep ``secret`` out of everything shown from now on."""
 
+    @abstractmethod
     def say(self, words: Words | str) -> None:
         """One line of the log."""
-        raise NotImplementedError
 
+    @abstractmethod
     def verbatim(self, body: str) -> None:
         """Multi-line text from outside, unable to issue a workflow command."""
-        raise NotImplementedError
 
+    @abstractmethod
     def exchange(self, exchange: Exchange) -> None:
-        raise NotImplementedError
+        """A call made, with its answer."""
 
+    @abstractmethod
     def warn(self, words: Words | str, title: str) -> None:
-        raise NotImplementedError
+        """A warning the step goes on after."""
 
-    def check_files(self) -> None:
+    def check_files(self) -> None:  # noqa: B027 - most surfaces have no files to check
         """Before any call: whatever must be writable for the result to be reported."""
 
+    @abstractmethod
     def succeed(self, result: Result) -> None:
-        raise NotImplementedError
+        """The end of a run that succeeded: its outputs, summary and headline."""
 
+    @abstractmethod
     def fail(self, failure: Failure) -> None:
-        raise NotImplementedError
+        """The end of a run that failed: the failure, said once."""
 
+    @abstractmethod
     def show_trace(self, trace: str) -> None:
         """A bug's traceback, shown only when details are asked for."""
-        raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------------
 
