@@ -51,15 +51,27 @@ def say(*parts: Part | Words) -> Words:
 class Failure(Exception):
     """A failure the action explains to the user and ends the step with.
 
-    ``title`` becomes the annotation's title, ``message`` says what was wrong, and ``hint``
-    says what would be right. Text from outside is welcome in any of them: everything shown is
-    redacted before it is cut or escaped.
+    ``title`` becomes the annotation's title, ``message`` says what was wrong, ``fix`` says what
+    would be right, and ``outcome`` states plainly what the run did or did not do about it
+    ("Nothing was sent to LaunchDarkly."): a statement, not a fix. ``hint`` is the two
+    together, for a surface that shows them as one. Text from outside is welcome in any of
+    them: everything shown is redacted before it is cut or escaped.
     """
 
-    def __init__(self, *, title: Words | str, message: Words | str, hint: Words | str, exit_code: ExitCode):
+    def __init__(
+        self,
+        *,
+        title: Words | str,
+        message: Words | str,
+        hint: Words | str,
+        exit_code: ExitCode,
+        outcome: Words | str = "",
+    ):
         self.title = Words(title)
         self.message = Words(message)
-        self.hint = Words(hint)
+        self.fix = Words(hint)
+        self.outcome = Words(outcome)
+        self.hint = Words(self.fix, " " if self.fix and self.outcome else "", self.outcome)
         self.exit_code = exit_code
         super().__init__(str(self.message))
 
@@ -120,7 +132,8 @@ def invalid_inputs(problems: list[tuple[str, Words]]) -> Failure:
     return Failure(
         title=title,
         message=Words("\n").join(say(ref(name), " ", problem) for name, problem in problems),
-        hint=NOTHING_SENT,
+        hint="",
+        outcome=NOTHING_SENT,
         exit_code=ExitCode.BAD_INPUT,
     )
 
@@ -130,7 +143,8 @@ def bad_command_line(problem: str, usage: str, program: str) -> Failure:
     return Failure(
         title="Invalid command line",
         message=f"{problem}.\n{usage}",
-        hint=f"Run {program} --help for every flag. {NOTHING_SENT}",
+        hint=f"Run {program} --help for every flag.",
+        outcome=NOTHING_SENT,
         exit_code=ExitCode.BAD_INPUT,
     )
 
@@ -140,7 +154,8 @@ def token_flag_refused(variable: str) -> Failure:
         title=say("Invalid input ", ref(TOKEN_INPUT)),
         message=f"--{TOKEN_INPUT} is not accepted: put the token in ${variable} (flags end up in shell "
         "history and ps).",
-        hint=f"export {variable}=api-... {NOTHING_SENT}",
+        hint=f"export {variable}=api-...",
+        outcome=NOTHING_SENT,
         exit_code=ExitCode.BAD_INPUT,
     )
 

@@ -189,8 +189,10 @@ class WorkflowSurface(Surface):
         markdown = self.redactor.markdown
         lines = [f"### ❌ {markdown(self.text(failure.title))}", ""]
         lines += [markdown(line) + "  " for line in self.text(failure.message).splitlines()]
-        if failure.hint:
-            lines += ["", f"**Fix:** {markdown(self.text(failure.hint))}"]
+        if failure.outcome:  # a statement of what was done, not something to do
+            lines += ["", markdown(self.text(failure.outcome))]
+        if failure.fix:
+            lines += ["", f"**Fix:** {markdown(self.text(failure.fix))}"]
         return "\n".join(lines) + "\n\n"
 
     def _append_summary(self, markdown: str) -> None:
