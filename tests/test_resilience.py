@@ -314,18 +314,30 @@ def test_a_phase_moved_on_meanwhile_is_read_again_and_left_alone(
     assert run.annotations("notice")[0].message == "Phase 'Testing' is already completed; nothing to change."
 
 
-def test_a_put_that_landed_before_a_conflict_is_read_again_not_repeated(
-    live_standin: StandIn, tmp_path: Path
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(409, method="PUT", applied=True), Fault(drop=True, method="PUT", applied=True)],
+    ids=["409", "carried out, answer dropped"],
+)
+def test_a_start_found_by_the_read_after_a_failed_put_is_not_claimed_as_this_steps_change(
+    live_standin: StandIn, tmp_path: Path, fault: Fault
 ) -> None:
-    live_standin.fail_next(Fault(409, method="PUT", applied=True))
+    # The phase starts while this step's PUT fails: LaunchDarkly refused it (409: another job's
+    # start won), or its answer was lost. Either way this step cannot say it changed anything,
+    # so a gate on `changed` opens in one job at most.
+    live_standin.fail_next(fault)
 
     run = run_in_process(
         inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock(), standin=live_standin
     )
 
     assert_clean_success(run)
-    assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]
-    assert (run.outputs["status"], run.outputs["changed"]) == ("active", "true")
+    assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]  # not sent twice
+    assert (run.outputs["status"], run.outputs["started"], run.outputs["changed"]) == (
+        "active",
+        "true",
+        "false",
+    )
     assert "Read again: phase 'Testing' is now active, so nothing is sent again." in run.log_lines
 
 
