@@ -314,6 +314,50 @@ def tls_failed(method: str, path: str, base_uri: str, cause: str) -> Failure:
     )
 
 
+def not_tls(method: str, path: str, base_uri: str, cause: str) -> Failure:
+    return Failure(
+        title="No TLS at the https address",
+        message=f"{method} {path}: {base_uri} did not answer in TLS, so nothing could be sent; a "
+        f"plain-HTTP server answers this way ({cause}).",
+        hint=say(
+            "Check ",
+            ref("base-uri"),
+            ": an https:// address must be served over TLS (a local plain-HTTP stand-in is reached with "
+            "http://127.0.0.1:PORT).",
+        ),
+        exit_code=ExitCode.API_FAILURE,
+    )
+
+
+def tls_handshake_failed(method: str, path: str, base_uri: str, cause: str) -> Failure:
+    return Failure(
+        title="TLS handshake failed",
+        message=f"{method} {path}: {base_uri} and this action could not agree on a TLS connection "
+        f"({cause}), so nothing was sent.",
+        hint=say(
+            "Check ",
+            ref("base-uri"),
+            ": LaunchDarkly speaks TLS 1.2 or newer, and a proxy or server in between that does not cannot "
+            "be used.",
+        ),
+        exit_code=ExitCode.API_FAILURE,
+    )
+
+
+def ca_bundle_unusable(variable: str, path: str, reason: str) -> Failure:
+    """The environment names a CA bundle for TLS that cannot be loaded: nothing was sent."""
+    return Failure(
+        title=f"Cannot use ${variable}",
+        message=f"${variable} names {path} as the CA bundle to verify LaunchDarkly's certificate with, "
+        f"and it cannot be loaded: {reason}.",
+        hint=f"This comes from the step's environment, not from the inputs or LaunchDarkly: point {variable} "
+        "at a PEM file of CA certificates the step can read (in a Docker action, a path inside the "
+        "container, such as under /github/workspace), or unset it.",
+        outcome=NOTHING_SENT,
+        exit_code=ExitCode.INTERNAL,
+    )
+
+
 def unsendable(method: str, path: str, cause: str) -> Failure:
     return Failure(
         title=_CALL_FAILED,

@@ -22,7 +22,16 @@ from ld_release_phase.failures import RefusalHints
 from .clock import Clock
 from .retry import Attempt, Rechecked, Retrier, RetriesUsedUp, Retrying, RetryPolicy
 from .text import REDACTED, Redactor
-from .transport import MAX_JSON_DEPTH, FailureKind, NotJson, TooDeep, Transport, TransportFailure, json_of
+from .transport import (
+    MAX_JSON_DEPTH,
+    CaBundleUnusable,
+    FailureKind,
+    NotJson,
+    TooDeep,
+    Transport,
+    TransportFailure,
+    json_of,
+)
 
 # How much of LaunchDarkly's own words an error quotes.
 _REASON_LIMIT = 1000
@@ -187,17 +196,30 @@ class ApiClient:
             attempt = Attempt(answer)
         except TransportFailure as failure:
             cause = self._redactor.cut(failure.detail, 160)
-            if failure.kind is FailureKind.TLS:
-                raise failures.tls_failed(method, path, self._transport.base_uri, cause) from None
-            if failure.kind is FailureKind.UNSENDABLE:
-                raise failures.unsendable(method, path, cause) from None
-            if failure.kind is FailureKind.TOO_LARGE:
-                raise failures.answer_too_large(method, path, cause) from None
+            if not failure.kind.retried:
+                raise self._final(failure, method, path, cause) from None
             attempt = Attempt(None, cause)
         self._listener.exchange(
             self._exchange(method, path, data, number, attempt=attempt, started=started, poll=poll)
         )
         return attempt
+
+    def _final(self, failure: TransportFailure, method: str, path: str, cause: str) -> failures.Failure:
+        """The failure an attempt that no retry can mend ends the call with."""
+        base_uri = self._transport.base_uri
+        if isinstance(failure, CaBundleUnusable):
+            return failures.ca_bundle_unusable(
+                failure.variable, self._redactor.quote(failure.path, 200), cause
+            )
+        if failure.kind is FailureKind.TLS:
+            return failures.tls_failed(method, path, base_uri, cause)
+        if failure.kind is FailureKind.NOT_TLS:
+            return failures.not_tls(method, path, base_uri, cause)
+        if failure.kind is FailureKind.HANDSHAKE:
+            return failures.tls_handshake_failed(method, path, base_uri, cause)
+        if failure.kind is FailureKind.TOO_LARGE:
+            return failures.answer_too_large(method, path, cause)
+        return failures.unsendable(method, path, cause)
 
     def _exchange(
         self,
