@@ -272,6 +272,29 @@ def test_an_absurd_rate_limit_header_is_a_clean_failure(
     assert "HTTP 429" in run.error.message
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Ratelimit-Reset": "\u00b2"},  # superscript two: str.isdigit() says yes, int() says no
+        {"X-Ratelimit-Reset": "\u0661\u0667\u0660\u0660"},  # Arabic-Indic digits
+        {"Retry-After": "\u0661\u0662"},  # float() reads these as 12
+        {"Retry-After": "1_2"},  # and this as 12
+    ],
+    ids=["superscript", "arabic-indic reset", "arabic-indic retry-after", "underscore"],
+)
+def test_rate_limit_headers_count_ascii_digits_only(
+    standin: StandIn, tmp_path: Path, headers: dict[str, str]
+) -> None:
+    clock = FakeClock()
+    standin.fail_next(Fault(429, headers=headers, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock, standin=standin)
+
+    assert_clean_success(run)
+    assert 10.0 <= clock.sleeps[0] <= 11.0  # no advice: the default wait
+    assert len(standin.writes) == 2
+
+
 def test_a_lone_surrogate_from_launchdarkly_is_shown_not_crashed_on(standin: StandIn, tmp_path: Path) -> None:
     standin.rename_phase("Testing", to="Testing \ud800")
     standin.rename_release(to="Pipeline \udfff")
