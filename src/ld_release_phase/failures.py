@@ -9,8 +9,10 @@ the surface that shows them names each input the way the user gave it.
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 
+from . import Cancelled
 from .plumbing.text import human_duration, plural
 from .plumbing.words import TOKEN_INPUT, Part, Ref, TokenSource, Words, ref
 
@@ -27,6 +29,7 @@ class ExitCode(IntEnum):
     API_FAILURE = 5
     NOT_REACHED = 6
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 EXIT_CODE_MEANINGS = {
@@ -40,6 +43,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.NOT_REACHED: "the release was canceled, or while waiting the phase paused, disappeared or "
     "timed out",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C, or the job was canceled)",
+    ExitCode.TERMINATED: "terminated (SIGTERM: docker stop, or the runner stopping the container)",
 }
 
 
@@ -491,8 +495,21 @@ def internal_error(error: BaseException) -> Failure:
     )
 
 
-def interrupted() -> Failure:
-    return Failure(title="Canceled", message="Interrupted.", hint="", exit_code=ExitCode.INTERRUPTED)
+def canceled(cancel: Cancelled) -> Failure:
+    """A stop signal ended the run; one that cut a write short says the write may have landed."""
+    terminated = cancel.signum == signal.SIGTERM
+    said = "Terminated (SIGTERM)." if terminated else "Interrupted."
+    exit_code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
+    if not cancel.write:
+        return Failure(title="Canceled", message=said, hint="", exit_code=exit_code)
+    return Failure(
+        title="Canceled",
+        message=f"{said} {cancel.write} was under way and its answer had not been read: it may have "
+        "reached LaunchDarkly and taken effect.",
+        hint="Check the flag's release in LaunchDarkly, or run the step again: a run reads the release "
+        "before it writes, so it does not repeat what already took effect.",
+        exit_code=exit_code,
+    )
 
 
 __all__ = ["Ref", "Words", "ref", "say"]

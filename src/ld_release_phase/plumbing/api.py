@@ -16,7 +16,7 @@ from urllib.parse import quote
 import requests
 from pydantic import ValidationError
 
-from ld_release_phase import ACTION_NAME, __version__, failures
+from ld_release_phase import ACTION_NAME, Cancelled, __version__, failures
 from ld_release_phase.failures import RefusalHints
 
 from .clock import Clock
@@ -179,6 +179,11 @@ class ApiClient:
                 until=until,
                 recheck=recheck,
             )
+        except KeyboardInterrupt as cancel:
+            if data is None:
+                raise
+            # A write was sent, or about to be, or retried: its outcome is not known.
+            raise Cancelled.of(cancel, write=f"{method} {path}") from None
         except RetriesUsedUp as used_up:
             raise failures.retries_used_up(
                 method, path, used_up.attempts, used_up.reason, used_up.last.status
