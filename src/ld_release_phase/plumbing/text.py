@@ -70,8 +70,10 @@ class Redactor:
         return neutralise(fold(self.cut(text, limit)))
 
     def markdown(self, text: str, limit: int = 500) -> str:
-        """Text from outside, inert inside Markdown and a table cell: redacted, cut, then escaped."""
-        flat = " ".join(self.cut(text, limit).split())
+        """Text from outside, inert inside Markdown and a table cell: redacted, cut, invisible
+        and control characters shown as escapes (so a line break cannot end a cell, nor a bidi
+        override reorder one), then escaped."""
+        flat = " ".join(fold(self.cut(text, limit)).split())
         return escape_markdown(flat)
 
 
@@ -96,8 +98,17 @@ def _encoded_forms(secret: str) -> set[str]:
 
 
 def fold(text: str) -> str:
-    """Line breaks and other unprintable characters shown as escapes: one line, whatever came in."""
+    """Line breaks and every other character that does not print shown as escapes: one line,
+    whatever came in. That is control characters (ANSI escapes, BEL), invisible ones (zero-width
+    spaces, soft hyphens, bidi overrides, tag characters) and spaces other than the space
+    (a no-break space): what a reader cannot see, or would see wrongly, is shown as ``\\u200b``."""
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def visible(text: str) -> str:
+    """Text of several lines, each :func:`fold`-ed: the line breaks kept, everything else that
+    does not print shown as an escape."""
+    return "\n".join(fold(line) for line in text.split("\n"))
 
 
 def neutralise(text: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import ssl
 import threading
@@ -340,14 +341,27 @@ class TooDeep(ValueError):
 
 
 def json_of(body: bytes) -> Any:
-    """A body's JSON; :class:`NotJson` or :class:`TooDeep` when it is not a sane JSON document."""
+    """A body's JSON; :class:`NotJson` or :class:`TooDeep` when it is not a sane JSON document.
+
+    Read as RFC 8259 has it: ``NaN`` and ``Infinity`` (which Python would take) and numbers too
+    large for a float are ``null``, so that no value read can make the JSON written invalid.
+    """
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_no_number, parse_float=_finite_float)
     except (ValueError, RecursionError):
         raise NotJson() from None
     if _nested_deeper_than(payload, MAX_JSON_DEPTH):
         raise TooDeep()
     return payload
+
+
+def _no_number(name: str) -> None:
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
 
 
 def _nested_deeper_than(value: Any, limit: int) -> bool:
