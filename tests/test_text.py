@@ -1,6 +1,7 @@
 """Text that leaves the process, by one rule wherever it goes: JSON is JSON (RFC 8259) whatever
 the characters and the output encoding; what a person reads (log lines, annotations, the step
-summary) shows invisible and control characters as visible escapes.
+summary) shows invisible and control characters as visible escapes; names are compared as they
+read (Unicode-normalized), and a suggestion that looks like what was typed says how it differs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ld_release_phase.plumbing.text import did_you_mean
 from ld_release_phase.surfaces.base import as_json
 
 from expect import assert_clean, assert_clean_failure, assert_clean_success
@@ -149,3 +151,61 @@ def test_invisible_characters_in_an_input_are_shown_as_escapes(live_standin: Sta
 
     assert_clean_failure(run, 4, "Phase not found", "'QA\\u202e\\u200b'")
     assert _raw_in(run.error.message + run.summary) == []
+
+
+# -- names are compared as they read --------------------------------------------------------
+
+
+def test_a_phase_name_is_found_whichever_way_its_accents_are_encoded(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    decomposed = "Qualite\u0301"  # as LaunchDarkly may store it: e and a combining accent
+    live_standin.rename_phase("QA", to=decomposed)
+
+    run = run_in_process(
+        inputs_for(live_standin.url, phase="Qualit\u00e9"), tmp_path, FakeClock(), standin=live_standin
+    )
+
+    assert_clean_success(run)
+    assert run.outputs["phase-name"] == decomposed
+    assert len(live_standin.writes) == 1
+
+
+@pytest.mark.parametrize(
+    ("in_launchdarkly", "typed", "says"),
+    [
+        ("Pr\u043ed", "Prod", "U+043E CYRILLIC SMALL LETTER O where the value given has U+006F"),
+        ("Prod\u200bEU", "ProdEU", "U+200B ZERO WIDTH SPACE, which the value given lacks"),
+    ],
+    ids=["cyrillic o", "zero-width space"],
+)
+def test_a_suggestion_that_looks_like_the_input_names_the_code_points_that_differ(
+    live_standin: StandIn, tmp_path: Path, in_launchdarkly: str, typed: str, says: str
+) -> None:
+    live_standin.rename_phase("Production", to=in_launchdarkly)
+
+    run = run_in_process(
+        inputs_for(live_standin.url, phase=typed), tmp_path, FakeClock(), standin=live_standin
+    )
+
+    assert_clean_failure(run, 4, "Phase not found", "Did you mean", says)
+    assert live_standin.writes == []
+
+
+@pytest.mark.parametrize(
+    "typed", ["Prod", "prod", "Prdn"], ids=["prefix", "prefix in lower case", "abbreviation"]
+)
+def test_a_unique_prefix_or_abbreviation_is_suggested_never_picked(
+    live_standin: StandIn, tmp_path: Path, typed: str
+) -> None:
+    run = run_in_process(
+        inputs_for(live_standin.url, phase=typed), tmp_path, FakeClock(), standin=live_standin
+    )
+
+    assert_clean_failure(run, 4, "Phase not found", "Did you mean 'Production'?")
+    assert live_standin.writes == []
+
+
+def test_a_prefix_that_several_names_share_suggests_none_of_them() -> None:
+    assert did_you_mean("Prod", ["Production EU", "Production US"]) == ""
+    assert did_you_mean("Prodution", ["Production", "QA"]) == " Did you mean 'Production'?"  # a typo
