@@ -232,6 +232,13 @@ def base_uri_not_https(shown: str) -> str:
     return f"must be an https:// URL; got {shown}. {_BASE_URI_HINT}"
 
 
+def base_uri_has_spaces(shown: str) -> str:
+    return (
+        "must not contain spaces or control characters (a tab, a line break), which URL parsers "
+        f"drop or refuse differently; got {shown}. {_BASE_URI_HINT}"
+    )
+
+
 def base_uri_not_bare(shown: str) -> str:
     return (
         "must be LaunchDarkly's address alone, without a path, credentials, a query or a fragment (the "
@@ -255,6 +262,21 @@ def document_unreadable(where: str, said: str) -> str:
 
 
 YAML_ALIASES_REFUSED = "aliases (*name) are not accepted; write the values out"
+
+
+def yaml_number_form(shown: str, where: str) -> str:
+    return (
+        f"has {shown}{where}: a number not in plain decimal digits, which YAML readers do not all read "
+        "the same (YAML 1.1 reads 010 as 8, YAML 1.2, GitHub's, as 10); write it in plain decimal "
+        "digits, or quote it if it is text."
+    )
+
+
+def duplicate_key(shown: str, where: str) -> str:
+    return (
+        f"has the key {shown} twice in one mapping{where}; the second would silently replace the first. "
+        "Give each field once."
+    )
 
 
 def not_a_field(title: str, guess: str, allowed: list[str]) -> str:
