@@ -20,7 +20,7 @@ from ld_release_phase import ACTION_NAME, Cancelled, __version__, failures
 from ld_release_phase.failures import RefusalHints
 
 from .clock import Clock
-from .retry import Attempt, Rechecked, Retrier, RetriesUsedUp, Retrying, RetryPolicy
+from .retry import Attempt, DeadlinePassed, Rechecked, Retrier, RetriesUsedUp, Retrying, RetryPolicy
 from .text import REDACTED, Redactor
 from .transport import (
     MAX_JSON_DEPTH,
@@ -38,6 +38,9 @@ _REASON_LIMIT = 1000
 _SNIPPET_LIMIT = 200
 # Response headers worth a line in the log: rate-limit state and what came back.
 _SHOWN_RESPONSE_HEADERS = ("content-type", "retry-after", "x-ratelimit-")
+# A read made at (or just before) its caller's deadline still gets this long to be answered: the
+# wait's last read is made at the deadline itself.
+DEADLINE_GRACE = 2.0
 Parsed = TypeVar("Parsed")
 
 
@@ -173,7 +176,7 @@ class ApiClient:
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         try:
             ended = self._retrier.run(
-                lambda number: self._try(method, path, data, number, poll=poll),
+                lambda number: self._try(method, path, data, number, until=until, poll=poll),
                 what=f"{method} {path}",
                 describe=self._describe,
                 until=until,
@@ -192,21 +195,34 @@ class ApiClient:
             return ended
         return self._settle(ended, method, path)
 
-    def _try(self, method: str, path: str, data: bytes | None, number: int, *, poll: bool) -> Attempt:
-        """One attempt, reported; a failure that no retry can mend is raised at once."""
+    def _try(
+        self, method: str, path: str, data: bytes | None, number: int, *, until: float | None, poll: bool
+    ) -> Attempt:
+        """One attempt, reported; a failure that no retry can mend is raised at once.
+
+        Before a caller's deadline (``until``) the attempt may take what is left of it and
+        :data:`DEADLINE_GRACE`, if that is less than the request timeout; an attempt the
+        deadline cut short raises DeadlinePassed.
+        """
         started = self._clock.monotonic()
         headers = self._headers_for(with_body=data is not None)
+        timeout = self._retrier.policy.timeout
+        if until is not None:
+            timeout = min(timeout, max(0.0, until - started) + DEADLINE_GRACE)
+        cut_short = False
         try:
-            answer = self._transport.send(method, path, data, headers, self._retrier.policy.timeout)
-            attempt = Attempt(answer)
+            attempt = Attempt(self._transport.send(method, path, data, headers, timeout))
         except TransportFailure as failure:
             cause = self._redactor.cut(failure.detail, 160)
             if not failure.kind.retried:
                 raise self._final(failure, method, path, cause) from None
             attempt = Attempt(None, cause)
+            cut_short = failure.kind is FailureKind.TIMEOUT and timeout < self._retrier.policy.timeout
         self._listener.exchange(
             self._exchange(method, path, data, number, attempt=attempt, started=started, poll=poll)
         )
+        if cut_short:  # no retry can end before the deadline this attempt was cut short by
+            raise DeadlinePassed(f"{method} {path}: {attempt.failure}")
         return attempt
 
     def _final(self, failure: TransportFailure, method: str, path: str, cause: str) -> failures.Failure:
