@@ -182,11 +182,8 @@ class ApiClient:
                 until=until,
                 recheck=recheck,
             )
-        except KeyboardInterrupt as cancel:
-            if data is None:
-                raise
-            # A write was sent, or about to be, or retried: its outcome is not known.
-            raise Cancelled.of(cancel, write=f"{method} {path}") from None
+        except KeyboardInterrupt as cancel:  # during an attempt, a wait before one, or a read after one
+            raise _said_of_a_write(cancel, method, path, data) from None
         except RetriesUsedUp as used_up:
             raise failures.retries_used_up(
                 method, path, used_up.attempts, used_up.reason, used_up.last.status
@@ -196,7 +193,14 @@ class ApiClient:
         return self._settle(ended, method, path)
 
     def _try(
-        self, method: str, path: str, data: bytes | None, number: int, *, until: float | None, poll: bool
+        self,
+        method: str,
+        path: str,
+        data: bytes | None,
+        number: int,
+        *,
+        poll: bool,
+        until: float | None = None,
     ) -> Attempt:
         """One attempt, reported; a failure that no retry can mend is raised at once.
 
@@ -212,6 +216,8 @@ class ApiClient:
         cut_short = False
         try:
             attempt = Attempt(self._transport.send(method, path, data, headers, timeout))
+        except KeyboardInterrupt as cancel:  # also for an operation that runs its own retries
+            raise _said_of_a_write(cancel, method, path, data) from None
         except TransportFailure as failure:
             cause = self._redactor.cut(failure.detail, 160)
             if not failure.kind.retried:
@@ -320,6 +326,12 @@ class ApiClient:
         """A body as one short line: redacted before it is cut, so no part of a secret survives."""
         flat = " ".join(body.decode("utf-8", "replace").split())
         return self._redactor.cut(flat, _SNIPPET_LIMIT) if flat else "(empty body)"
+
+
+def _said_of_a_write(cancel: KeyboardInterrupt, method: str, path: str, data: bytes | None) -> BaseException:
+    """A cancel as it is raised on: naming the write it cut short, whose outcome is not known
+    (it may have been sent, and carried out); any other call's cancel as it came."""
+    return cancel if data is None else Cancelled.of(cancel, write=f"{method} {path}")
 
 
 class ApiErrorBody:
