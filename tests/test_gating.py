@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from ld_release_phase.phases.inputs import parse_inputs
+from ld_release_phase.plumbing.api import DEADLINE_GRACE
 
 from expect import assert_clean
 from harness import TOKEN, FakeClock, inputs_for, run_entrypoint, run_in_process
@@ -427,6 +429,25 @@ def test_a_rate_limited_poll_cannot_carry_a_wait_past_its_timeout(
     assert_clean(run, 6)  # the wait ends: not a failed call (exit 5)
     assert run.error.properties["title"] == "Timed out waiting for the phase"
     assert sum(clock.sleeps) <= float(timeout[:-1]) * (60 if timeout.endswith("m") else 1)
+
+
+def test_a_poll_that_never_answers_ends_the_wait_at_its_deadline_not_a_request_timeout_later(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    live_standin.keep_the_next_put()  # the phase stays ready-to-start: the step has to wait
+    # The first poll gets no answer for a minute; request-timeout is 30s.
+    live_standin.on_read(1, lambda: live_standin.fail_next(Fault(200, delay=60, method="GET")))
+
+    started = time.monotonic()
+    run = run_entrypoint(
+        inputs_for(live_standin.url, wait_for="started", wait_timeout="3s", poll_interval="1s"), tmp_path
+    )
+    took = time.monotonic() - started
+
+    assert_clean(run, 6)
+    assert run.error.properties["title"] == "Timed out waiting for the phase"
+    # The wait (3s) and the stated grace for its last read, plus the process's own start.
+    assert took < 3 + DEADLINE_GRACE + 3.0, f"the step took {took:.1f}s"
 
 
 def test_a_canceled_release_is_reported_as_canceled_before_the_phase_is_looked_up(

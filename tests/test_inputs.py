@@ -139,3 +139,74 @@ def test_human_durations(seconds: float, text: str) -> None:
 def test_a_document_that_is_not_a_list_is_named_for_what_it_is() -> None:
     assert "got a date" in error_for(audiences="2024-01-01").message
     assert "got a mapping" in error_for(audiences="a: 1").message
+
+
+def _guardian(field: str, value: str) -> str:
+    return f"- audienceId: aud-qa\n  releaseGuardianConfiguration:\n    {field}: {value}\n"
+
+
+@pytest.mark.parametrize(
+    ("field", "written"),
+    [
+        ("monitoringWindowMilliseconds", "1:00:00"),  # YAML 1.1: 3600, an hour meant as 3.6 s
+        ("rolloutWeight", "010"),  # YAML 1.1: octal 8
+        ("rolloutWeight", "0x10"),
+        ("rolloutWeight", "0o10"),
+        ("monitoringWindowMilliseconds", "3_600_000"),
+    ],
+)
+def test_a_yaml_number_that_yaml_versions_read_differently_is_refused_by_name(
+    field: str, written: str
+) -> None:
+    error = error_for(audiences=_guardian(field, written))
+
+    assert error.exit_code is ExitCode.BAD_INPUT
+    assert f'"{written}"' in error.message
+
+
+def test_audiences_yaml_is_read_as_yaml_1_2() -> None:
+    inputs = parse_inputs(BASE | {"audiences": "- environmentKey: no\n- audienceName: on\n"})
+    plain = parse_inputs(BASE | {"audiences": _guardian("rolloutWeight", "10")})
+
+    assert inputs.audiences is not None and plain.audiences is not None
+    # yes, no, on and off are text in YAML 1.2 (GitHub's), not booleans.
+    assert [entry.environmentKey or entry.audienceName for entry in inputs.audiences] == ["no", "on"]
+    assert plain.audiences[0].configuration() == {"releaseGuardianConfiguration": {"rolloutWeight": 10}}
+    assert "rollbackOnRegression" in error_for(audiences=_guardian("rollbackOnRegression", "yes")).message
+
+
+@pytest.mark.parametrize(
+    "audiences",
+    [
+        '[{"audienceId": "aud-qa", "audienceId": "aud-test"}]',
+        "- audienceId: aud-qa\n  audienceId: aud-test\n",
+        "- audienceId: aud-qa\n  notifyTeamKeys: [a]\n  notifyTeamKeys: [b]\n",
+    ],
+    ids=["json", "yaml", "yaml list field"],
+)
+def test_a_key_given_twice_is_refused_by_name(audiences: str) -> None:
+    error = error_for(audiences=audiences)
+
+    assert error.exit_code is ExitCode.BAD_INPUT
+    assert "twice in one mapping" in error.message
+    assert '"audienceId"' in error.message or '"notifyTeamKeys"' in error.message
+
+
+@pytest.mark.parametrize(
+    "base_uri",
+    ["https://app.launch\tdarkly.com", "https://app.launchdarkly\n.com", "https://app.launch darkly.com"],
+    ids=["tab", "line break", "space"],
+)
+def test_a_base_uri_holding_control_or_space_characters_is_refused(base_uri: str) -> None:
+    error = error_for(base_uri=base_uri)
+
+    assert error.exit_code is ExitCode.BAD_INPUT
+    assert "must not contain spaces or control characters" in error.message
+
+
+def test_a_base_uri_is_judged_by_the_parser_that_sends_it() -> None:
+    # urlsplit reads a backslash as part of a user name; the parser requests sends with reads it
+    # as the start of a path: refused either way, as not LaunchDarkly's address alone.
+    assert "without a path" in error_for(base_uri="https://app.launchdarkly.com\\@evil.example").message
+    assert parse_inputs(BASE | {"base-uri": "http://[::1]:8765/"}).base_uri == "http://[::1]:8765"
+    assert "not a valid URL" in error_for(base_uri="https://.launchdarkly.com").message

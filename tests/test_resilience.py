@@ -272,6 +272,29 @@ def test_an_absurd_rate_limit_header_is_a_clean_failure(
     assert "HTTP 429" in run.error.message
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Ratelimit-Reset": "\u00b2"},  # superscript two: str.isdigit() says yes, int() says no
+        {"X-Ratelimit-Reset": "\u0661\u0667\u0660\u0660"},  # Arabic-Indic digits
+        {"Retry-After": "\u0661\u0662"},  # float() reads these as 12
+        {"Retry-After": "1_2"},  # and this as 12
+    ],
+    ids=["superscript", "arabic-indic reset", "arabic-indic retry-after", "underscore"],
+)
+def test_rate_limit_headers_count_ascii_digits_only(
+    standin: StandIn, tmp_path: Path, headers: dict[str, str]
+) -> None:
+    clock = FakeClock()
+    standin.fail_next(Fault(429, headers=headers, method="PUT"))
+
+    run = run_in_process(inputs_for(standin.url), tmp_path, clock, standin=standin)
+
+    assert_clean_success(run)
+    assert 10.0 <= clock.sleeps[0] <= 11.0  # no advice: the default wait
+    assert len(standin.writes) == 2
+
+
 def test_a_lone_surrogate_from_launchdarkly_is_shown_not_crashed_on(standin: StandIn, tmp_path: Path) -> None:
     standin.rename_phase("Testing", to="Testing \ud800")
     standin.rename_release(to="Pipeline \udfff")
@@ -314,18 +337,30 @@ def test_a_phase_moved_on_meanwhile_is_read_again_and_left_alone(
     assert run.annotations("notice")[0].message == "Phase 'Testing' is already completed; nothing to change."
 
 
-def test_a_put_that_landed_before_a_conflict_is_read_again_not_repeated(
-    live_standin: StandIn, tmp_path: Path
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(409, method="PUT", applied=True), Fault(drop=True, method="PUT", applied=True)],
+    ids=["409", "carried out, answer dropped"],
+)
+def test_a_start_found_by_the_read_after_a_failed_put_is_not_claimed_as_this_steps_change(
+    live_standin: StandIn, tmp_path: Path, fault: Fault
 ) -> None:
-    live_standin.fail_next(Fault(409, method="PUT", applied=True))
+    # The phase starts while this step's PUT fails: LaunchDarkly refused it (409: another job's
+    # start won), or its answer was lost. Either way this step cannot say it changed anything,
+    # so a gate on `changed` opens in one job at most.
+    live_standin.fail_next(fault)
 
     run = run_in_process(
         inputs_for(live_standin.url, phase="Testing"), tmp_path, FakeClock(), standin=live_standin
     )
 
     assert_clean_success(run)
-    assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]
-    assert (run.outputs["status"], run.outputs["changed"]) == ("active", "true")
+    assert [r.method for r in live_standin.requests] == ["GET", "PUT", "GET"]  # not sent twice
+    assert (run.outputs["status"], run.outputs["started"], run.outputs["changed"]) == (
+        "active",
+        "true",
+        "false",
+    )
     assert "Read again: phase 'Testing' is now active, so nothing is sent again." in run.log_lines
 
 

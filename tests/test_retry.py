@@ -80,6 +80,12 @@ def test_which_answers_are_retried_and_how(status: int | None, kind: RetryKind |
         ({"X-Ratelimit-Reset": "1700000010000"}, 10.0),
         ({"X-Ratelimit-Reset": "1699999990000"}, 0.0),
         ({"X-Ratelimit-Reset": "9" * 40}, None),
+        ({"X-Ratelimit-Reset": "\u00b2"}, None),
+        ({"X-Ratelimit-Reset": "\u0661\u0667"}, None),
+        ({"Retry-After": "\u0661\u0662"}, None),
+        ({"Retry-After": "1_2"}, None),
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": " 7 "}, 7.0),
         ({}, None),
     ],
 )

@@ -139,3 +139,25 @@ def test_words_are_built_from_text_and_references_and_refuse_to_be_read_as_text(
         _ = "Set" in words
     with pytest.raises(TypeError, match=r"str\(words\)"):
         _ = words == "Set 'phase' now"
+
+
+def _summary_of(failure: Failure, tmp_path: Path) -> str:
+    summary = tmp_path / "summary"
+    summary.write_text("")
+    WorkflowSurface({"GITHUB_STEP_SUMMARY": str(summary)}, io.StringIO()).fail(failure)
+    return summary.read_text()
+
+
+def test_the_summary_labels_only_a_real_fix_as_fix_and_states_what_was_not_done_plainly(
+    tmp_path: Path,
+) -> None:
+    from ld_release_phase import failures
+
+    invalid = _summary_of(failures.invalid_inputs([("wait-for", say("must be one of none"))]), tmp_path)
+    refused = _summary_of(failures.token_flag_refused("LD_ACCESS_TOKEN"), tmp_path)
+
+    assert "**Fix:**" not in invalid  # nothing to do but what the message says
+    assert "\n\nNothing was sent to LaunchDarkly.\n" in invalid
+    assert "**Fix:** export LD\\_ACCESS\\_TOKEN=api-...\n" in refused
+    assert "\n\nNothing was sent to LaunchDarkly.\n" in refused
+    assert "**Fix:** export LD\\_ACCESS\\_TOKEN=api-... Nothing" not in refused

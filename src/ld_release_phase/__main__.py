@@ -2,6 +2,10 @@
 
 import sys
 
-from ld_release_phase.cli import main
+from ld_release_phase import hold_signals
+
+hold_signals()  # before the imports that take most of start-up (see hold_signals)
+
+from ld_release_phase.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from . import ACTION_NAME, __version__, failures
+from . import ACTION_NAME, Cancelled, __version__, cancellable, failures
 from .failures import EXIT_CODE_MEANINGS, ExitCode, Failure
 from .operation import Operation
 from .phases import step as phase_step
@@ -215,13 +215,19 @@ def _unknown_flags(unknown: list[str], parser: argparse.ArgumentParser) -> str:
 def run_step(
     operation: Operation, raw: Mapping[str, str], surface: Surface, clock: Clock, transport: TransportFactory
 ) -> int:
-    """Validate, carry out and report one step; every failure becomes one error and an exit code."""
+    """Validate, carry out and report one step; every failure becomes one error and an exit code.
+
+    A stop signal (or Ctrl-C) interrupts the work, and ends the step as canceled. Once the work
+    is done its result is reported whole: a signal then cannot leave half the outputs written.
+    """
     try:
-        surface.succeed(operation.run(raw, surface, clock, transport))
+        with cancellable():
+            result = operation.run(raw, surface, clock, transport)
+        surface.succeed(result)
     except Failure as failure:
         return _fail(surface, failure)
-    except KeyboardInterrupt:
-        return _fail(surface, failures.interrupted())
+    except KeyboardInterrupt as interrupt:
+        return _fail(surface, failures.canceled(Cancelled.of(interrupt)))
     except Exception as error:  # a bug: say so plainly, trace only in debug mode
         code = _fail(surface, failures.internal_error(error))
         import traceback  # noqa: PLC0415 - only a bug pays for importing it

@@ -9,8 +9,10 @@ the surface that shows them names each input the way the user gave it.
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 
+from . import Cancelled
 from .plumbing.text import human_duration, plural
 from .plumbing.words import TOKEN_INPUT, Part, Ref, TokenSource, Words, ref
 
@@ -27,6 +29,7 @@ class ExitCode(IntEnum):
     API_FAILURE = 5
     NOT_REACHED = 6
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 EXIT_CODE_MEANINGS = {
@@ -40,6 +43,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.NOT_REACHED: "the release was canceled, or while waiting the phase paused, disappeared or "
     "timed out",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C, or the job was canceled)",
+    ExitCode.TERMINATED: "terminated (SIGTERM: docker stop, or the runner stopping the container)",
 }
 
 
@@ -51,15 +55,27 @@ def say(*parts: Part | Words) -> Words:
 class Failure(Exception):
     """A failure the action explains to the user and ends the step with.
 
-    ``title`` becomes the annotation's title, ``message`` says what was wrong, and ``hint``
-    says what would be right. Text from outside is welcome in any of them: everything shown is
-    redacted before it is cut or escaped.
+    ``title`` becomes the annotation's title, ``message`` says what was wrong, ``fix`` says what
+    would be right, and ``outcome`` states plainly what the run did or did not do about it
+    ("Nothing was sent to LaunchDarkly."): a statement, not a fix. ``hint`` is the two
+    together, for a surface that shows them as one. Text from outside is welcome in any of
+    them: everything shown is redacted before it is cut or escaped.
     """
 
-    def __init__(self, *, title: Words | str, message: Words | str, hint: Words | str, exit_code: ExitCode):
+    def __init__(
+        self,
+        *,
+        title: Words | str,
+        message: Words | str,
+        hint: Words | str,
+        exit_code: ExitCode,
+        outcome: Words | str = "",
+    ):
         self.title = Words(title)
         self.message = Words(message)
-        self.hint = Words(hint)
+        self.fix = Words(hint)
+        self.outcome = Words(outcome)
+        self.hint = Words(self.fix, " " if self.fix and self.outcome else "", self.outcome)
         self.exit_code = exit_code
         super().__init__(str(self.message))
 
@@ -120,7 +136,8 @@ def invalid_inputs(problems: list[tuple[str, Words]]) -> Failure:
     return Failure(
         title=title,
         message=Words("\n").join(say(ref(name), " ", problem) for name, problem in problems),
-        hint=NOTHING_SENT,
+        hint="",
+        outcome=NOTHING_SENT,
         exit_code=ExitCode.BAD_INPUT,
     )
 
@@ -130,7 +147,8 @@ def bad_command_line(problem: str, usage: str, program: str) -> Failure:
     return Failure(
         title="Invalid command line",
         message=f"{problem}.\n{usage}",
-        hint=f"Run {program} --help for every flag. {NOTHING_SENT}",
+        hint=f"Run {program} --help for every flag.",
+        outcome=NOTHING_SENT,
         exit_code=ExitCode.BAD_INPUT,
     )
 
@@ -140,7 +158,8 @@ def token_flag_refused(variable: str) -> Failure:
         title=say("Invalid input ", ref(TOKEN_INPUT)),
         message=f"--{TOKEN_INPUT} is not accepted: put the token in ${variable} (flags end up in shell "
         "history and ps).",
-        hint=f"export {variable}=api-... {NOTHING_SENT}",
+        hint=f"export {variable}=api-...",
+        outcome=NOTHING_SENT,
         exit_code=ExitCode.BAD_INPUT,
     )
 
@@ -217,6 +236,13 @@ def base_uri_not_https(shown: str) -> str:
     return f"must be an https:// URL; got {shown}. {_BASE_URI_HINT}"
 
 
+def base_uri_has_spaces(shown: str) -> str:
+    return (
+        "must not contain spaces or control characters (a tab, a line break), which URL parsers "
+        f"drop or refuse differently; got {shown}. {_BASE_URI_HINT}"
+    )
+
+
 def base_uri_not_bare(shown: str) -> str:
     return (
         "must be LaunchDarkly's address alone, without a path, credentials, a query or a fragment (the "
@@ -240,6 +266,21 @@ def document_unreadable(where: str, said: str) -> str:
 
 
 YAML_ALIASES_REFUSED = "aliases (*name) are not accepted; write the values out"
+
+
+def yaml_number_form(shown: str, where: str) -> str:
+    return (
+        f"has {shown}{where}: a number not in plain decimal digits, which YAML readers do not all read "
+        "the same (YAML 1.1 reads 010 as 8, YAML 1.2, GitHub's, as 10); write it in plain decimal "
+        "digits, or quote it if it is text."
+    )
+
+
+def duplicate_key(shown: str, where: str) -> str:
+    return (
+        f"has the key {shown} twice in one mapping{where}; the second would silently replace the first. "
+        "Give each field once."
+    )
 
 
 def not_a_field(title: str, guess: str, allowed: list[str]) -> str:
@@ -300,6 +341,50 @@ def tls_failed(method: str, path: str, base_uri: str, cause: str) -> Failure:
             "it in the step's env).",
         ),
         exit_code=ExitCode.API_FAILURE,
+    )
+
+
+def not_tls(method: str, path: str, base_uri: str, cause: str) -> Failure:
+    return Failure(
+        title="No TLS at the https address",
+        message=f"{method} {path}: {base_uri} did not answer in TLS, so nothing could be sent; a "
+        f"plain-HTTP server answers this way ({cause}).",
+        hint=say(
+            "Check ",
+            ref("base-uri"),
+            ": an https:// address must be served over TLS (a local plain-HTTP stand-in is reached with "
+            "http://127.0.0.1:PORT).",
+        ),
+        exit_code=ExitCode.API_FAILURE,
+    )
+
+
+def tls_handshake_failed(method: str, path: str, base_uri: str, cause: str) -> Failure:
+    return Failure(
+        title="TLS handshake failed",
+        message=f"{method} {path}: {base_uri} and this action could not agree on a TLS connection "
+        f"({cause}), so nothing was sent.",
+        hint=say(
+            "Check ",
+            ref("base-uri"),
+            ": LaunchDarkly speaks TLS 1.2 or newer, and a proxy or server in between that does not cannot "
+            "be used.",
+        ),
+        exit_code=ExitCode.API_FAILURE,
+    )
+
+
+def ca_bundle_unusable(variable: str, path: str, reason: str) -> Failure:
+    """The environment names a CA bundle for TLS that cannot be loaded: nothing was sent."""
+    return Failure(
+        title=f"Cannot use ${variable}",
+        message=f"${variable} names {path} as the CA bundle to verify LaunchDarkly's certificate with, "
+        f"and it cannot be loaded: {reason}.",
+        hint=f"This comes from the step's environment, not from the inputs or LaunchDarkly: point {variable} "
+        "at a PEM file of CA certificates the step can read (in a Docker action, a path inside the "
+        "container, such as under /github/workspace), or unset it.",
+        outcome=NOTHING_SENT,
+        exit_code=ExitCode.INTERNAL,
     )
 
 
@@ -436,8 +521,21 @@ def internal_error(error: BaseException) -> Failure:
     )
 
 
-def interrupted() -> Failure:
-    return Failure(title="Canceled", message="Interrupted.", hint="", exit_code=ExitCode.INTERRUPTED)
+def canceled(cancel: Cancelled) -> Failure:
+    """A stop signal ended the run; one that cut a write short says the write may have landed."""
+    terminated = cancel.signum == signal.SIGTERM
+    said = "Terminated (SIGTERM)." if terminated else "Interrupted."
+    exit_code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
+    if not cancel.write:
+        return Failure(title="Canceled", message=said, hint="", exit_code=exit_code)
+    return Failure(
+        title="Canceled",
+        message=f"{said} {cancel.write} was under way and its answer had not been read: it may have "
+        "reached LaunchDarkly and taken effect.",
+        hint="Check the flag's release in LaunchDarkly, or run the step again: a run reads the release "
+        "before it writes, so it does not repeat what already took effect.",
+        exit_code=exit_code,
+    )
 
 
 __all__ = ["Ref", "Words", "ref", "say"]

@@ -53,7 +53,7 @@ class Outcome:
         self.release = release
         self.phase_id = phase_id
         self.before = before  # the phase's status as first read
-        self.sent = sent  # LaunchDarkly accepted a start from this step
+        self.sent = sent  # LaunchDarkly accepted a start from this step, and answered it
         self.changed = changed  # and its answer shows the phase started, which it was not before
         self.dry_run = dry_run
         self.created = created  # this step put the flag on its release pipeline
@@ -182,8 +182,11 @@ def _move(
         raise failures.phase_missing_from_answer(phase.name, phase.id)
     if reread:
         tell(ReadAgain(after))
-    # Changed only if LaunchDarkly's answer shows the status asked for, which the phase lacked.
-    changed = after.state is inputs.status and not already_in(phase, inputs.status)
+    # Changed only if LaunchDarkly accepted this step's own write, and its answer shows the
+    # status asked for, which the phase lacked. A phase found started by a read after a failure
+    # tells nothing of who started it: after a 409 another job did, after a dropped answer
+    # either may have; claiming it would open a gate on `changed` in two jobs.
+    changed = not reread and after.state is inputs.status and not already_in(phase, inputs.status)
     return Outcome(updated, phase.id, before, sent=not reread, changed=changed, created=created)
 
 

@@ -310,7 +310,7 @@ class ActionInputs(BaseModel):
             return None
         if len(value.encode()) > MAX_AUDIENCES_BYTES:
             raise problem(failures.audiences_too_large(MAX_AUDIENCES_BYTES // 1024))
-        document = load_structured(value, "a list of audiences")
+        document = load_structured(value, "a list of audiences", _redactor(info))
         if not isinstance(document, list):
             raise problem(failures.audiences_not_a_list(json_type(document)))
         if len(document) > MAX_AUDIENCES:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ld_release_phase.plumbing.text import did_you_mean
+from ld_release_phase.plumbing.text import comparable, did_you_mean
 
 from . import failures
 from .inputs import AudienceInput
@@ -29,22 +29,37 @@ def phase_names(release: Release) -> str:
 
 
 def resolve_phase(release: Release, wanted: str) -> ReleasePhase:
-    """The phase ``wanted`` names: its ``_id``, its exact name, ``next``, or its name in any case."""
+    """The phase ``wanted`` names: its ``_id``, its exact name, ``next``, or its name in any case.
+
+    Names are compared Unicode-normalized: ``Qualité`` typed with one code point for the ``é``
+    names the phase LaunchDarkly spells with two (``e`` and a combining accent), and back.
+    """
     by_id = release.phase_by_id(wanted)
     if by_id is not None:
         return by_id
-    exact = [phase for phase in release.phases if phase.name == wanted]
+    exact = _named(release.phases, wanted)
     if len(exact) == 1:
         return exact[0]
     if not exact and wanted.lower() == NEXT_PHASE:
         return _next_phase(release)
-    folded = exact or [phase for phase in release.phases if phase.name.casefold() == wanted.casefold()]
+    folded = exact or _named(release.phases, wanted, any_case=True)
     if len(folded) == 1:
         return folded[0]
     if folded:
         raise failures.phase_ambiguous(release.name, wanted, [phase.id for phase in folded])
     names = [phase.name for phase in release.phases if phase.name]
     raise failures.phase_not_found(release.name, wanted, phase_names(release), did_you_mean(wanted, names))
+
+
+def _named(phases: list[ReleasePhase], wanted: str, *, any_case: bool = False) -> list[ReleasePhase]:
+    """The phases named ``wanted``: byte for byte if any is, else normalized; with ``any_case``,
+    normalized and in any case."""
+
+    def key(name: str) -> str:
+        return comparable(name).casefold() if any_case else comparable(name)
+
+    exact = [] if any_case else [phase for phase in phases if phase.name == wanted]
+    return exact or [phase for phase in phases if key(phase.name) == key(wanted)]
 
 
 def _next_phase(release: Release) -> ReleasePhase:
@@ -90,8 +105,12 @@ def resolve_audience(phase: ReleasePhase, entry: AudienceInput, index: int) -> s
 
 
 def _by_name(audiences: list[ReleaseAudience], name: str) -> list[ReleaseAudience]:
+    """The audiences named ``name``: exactly, else normalized, else in any case."""
     exact = [aud for aud in audiences if aud.name == name]
-    return exact or [aud for aud in audiences if aud.name.casefold() == name.casefold()]
+    same = exact or [aud for aud in audiences if comparable(aud.name) == comparable(name)]
+    return same or [
+        aud for aud in audiences if comparable(aud.name).casefold() == comparable(name).casefold()
+    ]
 
 
 def request_body(

@@ -16,19 +16,31 @@ from urllib.parse import quote
 import requests
 from pydantic import ValidationError
 
-from ld_release_phase import ACTION_NAME, __version__, failures
+from ld_release_phase import ACTION_NAME, Cancelled, __version__, failures
 from ld_release_phase.failures import RefusalHints
 
 from .clock import Clock
-from .retry import Attempt, Rechecked, Retrier, RetriesUsedUp, Retrying, RetryPolicy
+from .retry import Attempt, DeadlinePassed, Rechecked, Retrier, RetriesUsedUp, Retrying, RetryPolicy
 from .text import REDACTED, Redactor
-from .transport import MAX_JSON_DEPTH, FailureKind, NotJson, TooDeep, Transport, TransportFailure, json_of
+from .transport import (
+    MAX_JSON_DEPTH,
+    CaBundleUnusable,
+    FailureKind,
+    NotJson,
+    TooDeep,
+    Transport,
+    TransportFailure,
+    json_of,
+)
 
 # How much of LaunchDarkly's own words an error quotes.
 _REASON_LIMIT = 1000
 _SNIPPET_LIMIT = 200
 # Response headers worth a line in the log: rate-limit state and what came back.
 _SHOWN_RESPONSE_HEADERS = ("content-type", "retry-after", "x-ratelimit-")
+# A read made at (or just before) its caller's deadline still gets this long to be answered: the
+# wait's last read is made at the deadline itself.
+DEADLINE_GRACE = 2.0
 Parsed = TypeVar("Parsed")
 
 
@@ -164,12 +176,14 @@ class ApiClient:
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         try:
             ended = self._retrier.run(
-                lambda number: self._try(method, path, data, number, poll=poll),
+                lambda number: self._try(method, path, data, number, until=until, poll=poll),
                 what=f"{method} {path}",
                 describe=self._describe,
                 until=until,
                 recheck=recheck,
             )
+        except KeyboardInterrupt as cancel:  # during an attempt, a wait before one, or a read after one
+            raise _said_of_a_write(cancel, method, path, data) from None
         except RetriesUsedUp as used_up:
             raise failures.retries_used_up(
                 method, path, used_up.attempts, used_up.reason, used_up.last.status
@@ -178,26 +192,61 @@ class ApiClient:
             return ended
         return self._settle(ended, method, path)
 
-    def _try(self, method: str, path: str, data: bytes | None, number: int, *, poll: bool) -> Attempt:
-        """One attempt, reported; a failure that no retry can mend is raised at once."""
+    def _try(
+        self,
+        method: str,
+        path: str,
+        data: bytes | None,
+        number: int,
+        *,
+        poll: bool,
+        until: float | None = None,
+    ) -> Attempt:
+        """One attempt, reported; a failure that no retry can mend is raised at once.
+
+        Before a caller's deadline (``until``) the attempt may take what is left of it and
+        :data:`DEADLINE_GRACE`, if that is less than the request timeout; an attempt the
+        deadline cut short raises DeadlinePassed.
+        """
         started = self._clock.monotonic()
         headers = self._headers_for(with_body=data is not None)
+        timeout = self._retrier.policy.timeout
+        if until is not None:
+            timeout = min(timeout, max(0.0, until - started) + DEADLINE_GRACE)
+        cut_short = False
         try:
-            answer = self._transport.send(method, path, data, headers, self._retrier.policy.timeout)
-            attempt = Attempt(answer)
+            attempt = Attempt(self._transport.send(method, path, data, headers, timeout))
+        except KeyboardInterrupt as cancel:  # also for an operation that runs its own retries
+            raise _said_of_a_write(cancel, method, path, data) from None
         except TransportFailure as failure:
             cause = self._redactor.cut(failure.detail, 160)
-            if failure.kind is FailureKind.TLS:
-                raise failures.tls_failed(method, path, self._transport.base_uri, cause) from None
-            if failure.kind is FailureKind.UNSENDABLE:
-                raise failures.unsendable(method, path, cause) from None
-            if failure.kind is FailureKind.TOO_LARGE:
-                raise failures.answer_too_large(method, path, cause) from None
+            if not failure.kind.retried:
+                raise self._final(failure, method, path, cause) from None
             attempt = Attempt(None, cause)
+            cut_short = failure.kind is FailureKind.TIMEOUT and timeout < self._retrier.policy.timeout
         self._listener.exchange(
             self._exchange(method, path, data, number, attempt=attempt, started=started, poll=poll)
         )
+        if cut_short:  # no retry can end before the deadline this attempt was cut short by
+            raise DeadlinePassed(f"{method} {path}: {attempt.failure}")
         return attempt
+
+    def _final(self, failure: TransportFailure, method: str, path: str, cause: str) -> failures.Failure:
+        """The failure an attempt that no retry can mend ends the call with."""
+        base_uri = self._transport.base_uri
+        if isinstance(failure, CaBundleUnusable):
+            return failures.ca_bundle_unusable(
+                failure.variable, self._redactor.quote(failure.path, 200), cause
+            )
+        if failure.kind is FailureKind.TLS:
+            return failures.tls_failed(method, path, base_uri, cause)
+        if failure.kind is FailureKind.NOT_TLS:
+            return failures.not_tls(method, path, base_uri, cause)
+        if failure.kind is FailureKind.HANDSHAKE:
+            return failures.tls_handshake_failed(method, path, base_uri, cause)
+        if failure.kind is FailureKind.TOO_LARGE:
+            return failures.answer_too_large(method, path, cause)
+        return failures.unsendable(method, path, cause)
 
     def _exchange(
         self,
@@ -277,6 +326,12 @@ class ApiClient:
         """A body as one short line: redacted before it is cut, so no part of a secret survives."""
         flat = " ".join(body.decode("utf-8", "replace").split())
         return self._redactor.cut(flat, _SNIPPET_LIMIT) if flat else "(empty body)"
+
+
+def _said_of_a_write(cancel: KeyboardInterrupt, method: str, path: str, data: bytes | None) -> BaseException:
+    """A cancel as it is raised on: naming the write it cut short, whose outcome is not known
+    (it may have been sent, and carried out); any other call's cancel as it came."""
+    return cancel if data is None else Cancelled.of(cancel, write=f"{method} {path}")
 
 
 class ApiErrorBody:

@@ -4,6 +4,11 @@ Each parser turns one raw string into a value or raises :func:`problem`, a messa
 person (what was wrong, what would be right) that the input model attaches to the input.
 Values from the user are echoed through the run's :class:`~.text.Redactor`, so a token pasted
 into the wrong input is never shown.
+
+A value is read as what it will mean where it goes, or refused: ``base-uri`` by the URL parser
+that sends it; YAML as GitHub's own workflow YAML is read (1.2: ``010`` is not octal, ``yes`` is
+not a boolean), a number YAML versions disagree on refused by name; a key given twice refused
+rather than one of the two silently dropped.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
+import requests
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
+from urllib3.util import parse_url
 
 from ld_release_phase import failures
 
@@ -66,23 +72,35 @@ def parse_duration(value: str, *, low: float, high: float, redactor: Redactor) -
 
 
 def parse_base_uri(value: str, redactor: Redactor) -> str:
-    """A preset's address, or an ``https://`` URL (``http://`` only to a loopback address)."""
+    """A preset's address, or an ``https://`` URL (``http://`` only to a loopback address).
+
+    Checked by the parser that sends it (urllib3's, through requests), not by another that reads
+    some URLs differently: ``urlsplit`` drops a tab or a line break inside a URL without a word.
+    Spaces and control characters are refused outright.
+    """
     preset = BASE_URI_PRESETS.get(value.lower())
     if preset:
         return preset
     shown = redactor.quote(value)
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise problem(failures.base_uri_has_spaces(shown))
     try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
+        parts = parse_url(value)
+    except ValueError:  # urllib3's LocationParseError
         raise problem(failures.base_uri_malformed(shown)) from None
+    host = (parts.host or "").removeprefix("[").removesuffix("]")
     if parts.scheme not in ("https", "http") or not host:
         raise problem(failures.base_uri_not_https(shown))
-    if parts.username is not None or parts.query or parts.fragment or parts.path not in ("", "/"):
+    if parts.auth is not None or parts.query is not None or parts.fragment is not None:
+        raise problem(failures.base_uri_not_bare(shown))
+    if (parts.path or "/") != "/":
         raise problem(failures.base_uri_not_bare(shown))
     if parts.scheme == "http" and not is_loopback(host):
         raise problem(failures.base_uri_plain_remote(shown))
+    try:  # what requests itself makes of the address it will call (the host's IDNA form, too)
+        requests.PreparedRequest().prepare_url(value.rstrip("/") + "/api/v2", None)
+    except (requests.RequestException, ValueError):
+        raise problem(failures.base_uri_malformed(shown)) from None
     return value.rstrip("/")
 
 
@@ -95,23 +113,55 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def load_structured(source: str, what: str) -> object:
-    """A JSON or YAML document: JSON first (fast, no extra import), then YAML without aliases.
+class _DuplicateKey(Exception):  # not a ValueError: JSON's own errors send the text on to YAML
+    def __init__(self, key: object, where: str = ""):
+        super().__init__(key)
+        self.key = key
+        self.where = where
+
+
+class _NumberForm(Exception):
+    def __init__(self, text: str, where: str):
+        super().__init__(text)
+        self.text = text
+        self.where = where
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if it names a key twice (``json`` would keep the last)."""
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise _DuplicateKey(key)
+        mapping[key] = value
+    return mapping
+
+
+def load_structured(source: str, what: str, redactor: Redactor | None = None) -> object:
+    """A JSON or YAML document: JSON first (fast, no extra import), then YAML as 1.2 reads it.
 
     YAML aliases (``*name``) are refused: a few kilobytes of them expand to millions of values.
-    Nesting too deep for the parser is refused too, as the input error it is; ``what`` says
-    what the document should have been.
+    So are a key given twice in one mapping, and a YAML number in a form YAML 1.1 and 1.2 read
+    differently. Nesting too deep for the parser is refused too, as the input error it is;
+    ``what`` says what the document should have been.
     """
+    quote = (redactor or Redactor()).quote
     try:
-        return json.loads(source)
+        return json.loads(source, object_pairs_hook=_unique_keys)
     except ValueError:
         pass
     except RecursionError:
         raise problem(failures.document_too_deep(what)) from None
+    except _DuplicateKey as duplicate:
+        raise problem(failures.duplicate_key(quote(str(duplicate.key)), "")) from None
     import yaml  # noqa: PLC0415 - only runs passing YAML pay for importing it
 
     try:
-        return yaml.load(source, Loader=_loader_without_aliases())  # noqa: S506 - a SafeLoader
+        return yaml.load(source, Loader=_loader())  # noqa: S506 - a SafeLoader
+    except _DuplicateKey as duplicate:
+        raise problem(failures.duplicate_key(quote(str(duplicate.key)), duplicate.where)) from None
+    except _NumberForm as number:
+        raise problem(failures.yaml_number_form(quote(number.text), number.where)) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -121,11 +171,31 @@ def load_structured(source: str, what: str) -> object:
         raise problem(failures.document_too_deep(what)) from None
 
 
+def _at(mark: Any) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}"
+
+
+# YAML 1.2's core schema, as GitHub reads workflow files: these alone are booleans and numbers.
+# (YAML 1.1, PyYAML's default, also reads yes/no/on/off as booleans, 010 as octal, 1:00 as 60
+# and 1_000 as 1000; in 1.2 those are text.)
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(
+    r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+)
+# The one spelling of an integer every YAML version reads the same: plain decimal digits.
+_PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_YAML_NUMBERS = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
 @functools.cache
-def _loader_without_aliases() -> type:
+def _loader() -> type:
     import yaml  # noqa: PLC0415 - see load_structured
 
-    class SafeLoaderWithoutAliases(yaml.SafeLoader):
+    class Yaml12Loader(yaml.SafeLoader):
+        """PyYAML's safe loader with YAML 1.2's booleans and numbers, without aliases, and
+        without a key given twice in one mapping."""
+
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
@@ -133,7 +203,35 @@ def _loader_without_aliases() -> type:
                 raise yaml.composer.ComposerError(None, None, said, mark)
             return super().compose_node(parent, index)
 
-    return SafeLoaderWithoutAliases
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    key = self.construct_object(key_node)
+                    if key in seen:
+                        raise _DuplicateKey(key, _at(key_node.start_mark))
+                    seen.add(key)
+            return super().construct_mapping(node, deep)
+
+        def construct_yaml_int(self, node: Any) -> int:
+            text = str(node.value)
+            if not _PLAIN_INT.fullmatch(text):
+                raise _NumberForm(text, _at(node.start_mark))
+            return int(text)
+
+        def construct_yaml_bool(self, node: Any) -> bool:
+            return str(node.value).lower() == "true"
+
+    Yaml12Loader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag not in _YAML_NUMBERS]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
+    Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+    Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+.0123456789"))
+    Yaml12Loader.add_constructor("tag:yaml.org,2002:int", Yaml12Loader.construct_yaml_int)
+    Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", Yaml12Loader.construct_yaml_bool)
+    return Yaml12Loader
 
 
 def json_type(document: object) -> str:

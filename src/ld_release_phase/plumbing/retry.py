@@ -9,8 +9,8 @@ waiting budget per call, and the caller's own deadline.
 
 from __future__ import annotations
 
-import math
 import random
+import re
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from enum import Enum
@@ -18,6 +18,11 @@ from typing import Any, NamedTuple
 
 from .clock import Clock
 from .transport import Answer
+
+# Rate-limit headers in ASCII digits only: str.isdigit() and float() also take other scripts'
+# digits and superscripts (int("²") then fails), and float() takes "1_0", "inf" and "1e3" too.
+_SECONDS = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,9})?")
+_EPOCH_MILLIS = re.compile(r"[0-9]{1,16}")
 
 
 class RetryKind(Enum):
@@ -100,21 +105,20 @@ class RetriesUsedUp(Exception):
 def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds the server asked us to wait, from ``Retry-After`` or ``X-Ratelimit-Reset``.
 
-    Absurd values (NaN, infinity, hundreds of digits) are read as "no advice" or "very long";
-    the per-call waiting budget then decides.
+    Only ASCII digits count as a number; anything else that is not an HTTP date (NaN, other
+    scripts' digits, hundreds of digits) is "no advice", and the default wait applies. A very
+    long wait is left to the per-call waiting budget to refuse.
     """
-    retry_after = headers.get("Retry-After")
+    retry_after = (headers.get("Retry-After") or "").strip()
+    if _SECONDS.fullmatch(retry_after):
+        return max(0.0, float(retry_after))
     if retry_after:
         try:
-            seconds = float(retry_after)
-            return None if math.isnan(seconds) else max(0.0, seconds)
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
-            except (TypeError, ValueError, OverflowError):
-                pass
-    reset = headers.get("X-Ratelimit-Reset")
-    if reset and reset.isdigit() and len(reset) <= 16:
+            return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
+        except (TypeError, ValueError, OverflowError, IndexError):
+            pass
+    reset = (headers.get("X-Ratelimit-Reset") or "").strip()
+    if _EPOCH_MILLIS.fullmatch(reset):
         # Epoch milliseconds; a time in the past (clock skew) means "now".
         return max(0.0, int(reset) / 1000.0 - now)
     return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import unicodedata
 from urllib.parse import quote as percent_encode
 
 REDACTED = "***"
@@ -70,8 +71,10 @@ class Redactor:
         return neutralise(fold(self.cut(text, limit)))
 
     def markdown(self, text: str, limit: int = 500) -> str:
-        """Text from outside, inert inside Markdown and a table cell: redacted, cut, then escaped."""
-        flat = " ".join(self.cut(text, limit).split())
+        """Text from outside, inert inside Markdown and a table cell: redacted, cut, invisible
+        and control characters shown as escapes (so a line break cannot end a cell, nor a bidi
+        override reorder one), then escaped."""
+        flat = " ".join(fold(self.cut(text, limit)).split())
         return escape_markdown(flat)
 
 
@@ -96,8 +99,17 @@ def _encoded_forms(secret: str) -> set[str]:
 
 
 def fold(text: str) -> str:
-    """Line breaks and other unprintable characters shown as escapes: one line, whatever came in."""
+    """Line breaks and every other character that does not print shown as escapes: one line,
+    whatever came in. That is control characters (ANSI escapes, BEL), invisible ones (zero-width
+    spaces, soft hyphens, bidi overrides, tag characters) and spaces other than the space
+    (a no-break space): what a reader cannot see, or would see wrongly, is shown as ``\\u200b``."""
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def visible(text: str) -> str:
+    """Text of several lines, each :func:`fold`-ed: the line breaks kept, everything else that
+    does not print shown as an escape."""
+    return "\n".join(fold(line) for line in text.split("\n"))
 
 
 def neutralise(text: str) -> str:
@@ -125,16 +137,134 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def comparable(text: str) -> str:
+    """Text as names are compared: Unicode-normalized (NFC), so that an accent typed as one
+    character or as a letter and a combining mark is the same name."""
+    return unicodedata.normalize("NFC", text)
+
+
+# Common letters of Cyrillic and Greek that look like Latin ones (by code point, so that this
+# file shows no look-alike itself), for telling a look-alike from a typo.
+_LOOK_ALIKES = str.maketrans(
+    {
+        chr(code): latin
+        for latin, codes in {
+            "A": (0x0410, 0x0391),
+            "a": (0x0430,),
+            "B": (0x0412, 0x0392),
+            "C": (0x0421,),
+            "c": (0x0441,),
+            "d": (0x0501,),
+            "E": (0x0415, 0x0395),
+            "e": (0x0435,),
+            "H": (0x041D, 0x0397),
+            "h": (0x04BB,),
+            "I": (0x0406, 0x0399),
+            "i": (0x0456,),
+            "J": (0x0408,),
+            "j": (0x0458,),
+            "K": (0x041A, 0x039A),
+            "M": (0x041C, 0x039C),
+            "N": (0x039D,),
+            "O": (0x041E, 0x039F),
+            "o": (0x043E, 0x03BF),
+            "P": (0x0420, 0x03A1),
+            "p": (0x0440,),
+            "q": (0x051B,),
+            "S": (0x0405,),
+            "s": (0x0455,),
+            "T": (0x0422, 0x03A4),
+            "v": (0x03BD,),
+            "w": (0x051D,),
+            "X": (0x0425, 0x03A7),
+            "x": (0x0445,),
+            "Y": (0x0423, 0x03A5),
+            "y": (0x0443,),
+            "Z": (0x0396,),
+        }.items()
+        for code in codes
+    }
+)
+
+
+def _skeleton(text: str) -> str:
+    """What text looks like: compatibility forms folded (NFKC: fullwidth and mathematical
+    letters), common look-alike letters as the Latin ones, invisible characters left out, case
+    ignored."""
+    folded = unicodedata.normalize("NFKC", text).translate(_LOOK_ALIKES)
+    return "".join(char for char in folded if char.isprintable() or char == " ").casefold()
+
+
 def closest(word: str, choices: list[str]) -> str | None:
-    """The choice ``word`` was most likely meant to be (a typo, another case), if any is close."""
+    """The choice ``word`` was most likely meant to be, if any: one that looks the same (other
+    code points for the same letters, an invisible character), one close to it (a typo, another
+    case), or the only one it begins or abbreviates (``Prod``, ``Prdn`` for ``Production``).
+    Only ever a suggestion: the caller says it, and picks nothing."""
     import difflib  # noqa: PLC0415 - only a run with a mistake in it pays for importing it
 
-    folded = {choice.casefold(): choice for choice in choices}
-    match = difflib.get_close_matches(word.casefold(), list(folded), n=1, cutoff=0.75)
-    return folded[match[0]] if match else None
+    choices = [choice for choice in dict.fromkeys(choices) if choice != word]
+    looks = _skeleton(word)
+    alike = [choice for choice in choices if _skeleton(choice) == looks]
+    if len(alike) == 1:
+        return alike[0]
+    key = comparable(word).casefold()
+    folded: dict[str, str] = {}
+    for choice in choices:
+        folded.setdefault(comparable(choice).casefold(), choice)
+    match = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+    if match:
+        return folded[match[0]]
+    if not key.strip():
+        return None
+    for fits in (str.startswith, _abbreviates):
+        found = [choice for known, choice in folded.items() if fits(known, key)]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _abbreviates(name: str, short: str) -> bool:
+    """Whether ``short`` is ``name``'s first letter and then others of it, in order."""
+    if len(short) < 2 or not name.startswith(short[0]):
+        return False
+    rest = iter(name[1:])
+    return all(char in rest for char in short[1:])
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
-    """`` Did you mean 'X'?`` for the closest choice, or nothing."""
+    """`` Did you mean 'X'?`` for the closest choice, or nothing. When the two differ in
+    characters a reader may not tell apart (other scripts, accents, invisible ones), the
+    sentence names the code points that differ."""
     match = closest(word, choices)
-    return f" Did you mean '{match}'?" if match is not None else ""
+    if match is None:
+        return ""
+    return f" Did you mean '{fold(match)}'?" + _differences(word, match)
+
+
+def _differences(given: str, match: str) -> str:
+    """The characters ``match`` has where ``given`` has others, by code point, when any of them
+    is not plain printable ASCII (a typo in ASCII letters is plain to see)."""
+    import difflib  # noqa: PLC0415 - see closest
+
+    said = []
+    for kind, i1, i2, j1, j2 in difflib.SequenceMatcher(None, given, match, autojunk=False).get_opcodes():
+        theirs, ours = match[j1:j2], given[i1:i2]
+        if kind == "equal" or all(" " <= char <= "~" for char in theirs + ours):
+            continue
+        if kind == "insert":
+            said.append(f"it has {_code_points(theirs)}, which the value given lacks")
+        elif kind == "delete":
+            said.append(f"the value given has {_code_points(ours)}, which it lacks")
+        else:
+            said.append(f"it has {_code_points(theirs)} where the value given has {_code_points(ours)}")
+    if not said:
+        return ""
+    more = f"; and {len(said) - 3} more differences" if len(said) > 3 else ""
+    return f" By code point: {'; '.join(said[:3])}{more}."
+
+
+def _code_points(text: str) -> str:
+    """``U+043E CYRILLIC SMALL LETTER O``, for each character."""
+    return " ".join(
+        f"U+{ord(char):04X}" + (f" {name}" if (name := unicodedata.name(char, "")) else "") for char in text
+    )

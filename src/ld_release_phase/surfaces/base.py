@@ -16,6 +16,7 @@ action's stdout or a ``run:`` step's stdout and stderr.
 from __future__ import annotations
 
 import json
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -271,7 +272,23 @@ def inert(line: str) -> str:
 
 
 def as_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """One line of JSON (RFC 8259) that stays valid wherever it goes: in ASCII alone, every other
+    character as a ``\\u`` escape, so that neither an output encoding (``PYTHONIOENCODING=ascii``)
+    nor the visible escapes a log line gives invisible characters can change it; NaN and the
+    infinities, which JSON has no words for, as ``null``."""
+    text = json.dumps(_finite(value), ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return text.replace("\x7f", "\\u007f")  # the one control character JSON lets stand as it is
+
+
+def _finite(value: Any) -> Any:
+    """The value with every NaN and infinity in it as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def json_inert(text: str) -> str:

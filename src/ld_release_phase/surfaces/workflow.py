@@ -4,7 +4,10 @@ The only module that touches ``actions-toolkit`` and the runner's files. The log
 commands go to stdout (annotations, folded groups, ``::add-mask::``); the outputs to
 ``$GITHUB_OUTPUT``; the summary to ``$GITHUB_STEP_SUMMARY``. Inputs are named as a step writes
 them (``'phase'``, ``phase: next``). Single lines from outside are folded and ``##[`` made
-inert; multi-line text is fenced with ``::stop-commands::`` and a fresh random token.
+inert; multi-line text is fenced with ``::stop-commands::`` and a fresh random token. In every
+line, annotation and the summary, characters that do not print (control characters, ANSI
+escapes, zero-width characters, bidi overrides) are shown as escapes: what a person reads is
+what the text holds.
 
 Writing can fail (a closed or full stream, a file the runner cannot give): the log then goes
 unwritten rather than end the step, a summary that cannot be written is a warning, and only
@@ -27,7 +30,7 @@ from actions_toolkit.file_command import prepare_key_value_message
 from ld_release_phase import failures
 from ld_release_phase.failures import Failure
 from ld_release_phase.plumbing.api import Exchange
-from ld_release_phase.plumbing.text import LINE_LIMIT, escape_markdown, neutralise
+from ld_release_phase.plumbing.text import LINE_LIMIT, escape_markdown, fold, neutralise, visible
 from ld_release_phase.plumbing.words import Ref, TokenSource, Words, quoted
 
 from .base import (
@@ -100,11 +103,11 @@ class WorkflowSurface(Surface):
         fence = uuid.uuid4().hex  # unguessable: text inside cannot end the fence early
         self._line(f"::stop-commands::{fence}")
         for line in self.redactor.cut(body, VERBATIM_LIMIT).splitlines():
-            self._line(line)
+            self._line(fold(line))
         self._line(f"::{fence}::")
 
     def _command(self, name: str, message: Words | str, title: Words | str = "") -> None:
-        text = self.redactor.cut(self.text(message), LINE_LIMIT)
+        text = visible(self.redactor.cut(self.text(message), LINE_LIMIT))
         heading = self.redactor.one_line(self.text(title), 200)
         properties = {"title": heading} if heading else {}
         self._line(neutralise(str(Command(name, properties, text))))
@@ -189,8 +192,10 @@ class WorkflowSurface(Surface):
         markdown = self.redactor.markdown
         lines = [f"### ❌ {markdown(self.text(failure.title))}", ""]
         lines += [markdown(line) + "  " for line in self.text(failure.message).splitlines()]
-        if failure.hint:
-            lines += ["", f"**Fix:** {markdown(self.text(failure.hint))}"]
+        if failure.outcome:  # a statement of what was done, not something to do
+            lines += ["", markdown(self.text(failure.outcome))]
+        if failure.fix:
+            lines += ["", f"**Fix:** {markdown(self.text(failure.fix))}"]
         return "\n".join(lines) + "\n\n"
 
     def _append_summary(self, markdown: str) -> None:
