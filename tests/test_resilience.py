@@ -334,7 +334,11 @@ def test_a_phase_moved_on_meanwhile_is_read_again_and_left_alone(
         "false",
         "true",
     )
-    assert run.annotations("notice")[0].message == "Phase 'Testing' is already completed; nothing to change."
+    # Read again after the failed PUT: the phase stands where asked, and who moved it is not claimed.
+    assert run.annotations("notice")[0].message == (
+        "Phase 'Testing' is completed, as read again after a failed start; whether this step's start or "
+        "another's did it cannot be told, so nothing is claimed."
+    )
 
 
 @pytest.mark.parametrize(

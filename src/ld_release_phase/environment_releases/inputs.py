@@ -198,13 +198,13 @@ def _input(default: str, *, description: str, alias: str | None = None) -> Any:
     return Field(default, alias=alias, description=description)
 
 
-def _document(value: str, what: str) -> list[Any] | None:
+def _document(value: str, what: str, redactor: Redactor) -> list[Any] | None:
     """A JSON or YAML list, or None when the input is empty."""
     if not value:
         return None
     if len(value.encode()) > MAX_DOCUMENT_BYTES:
         raise problem(failures.document_too_large(MAX_DOCUMENT_BYTES // 1024))
-    document = load_structured(value, what)
+    document = load_structured(value, what, redactor)
     if not isinstance(document, list):
         raise problem(failures.not_a_list(what, json_type(document)))
     if len(document) > MAX_ENTRIES:
@@ -425,13 +425,13 @@ class ReleaseInputs(BaseModel):
     @field_validator("steps", mode="before")
     @classmethod
     def _steps(cls, value: str, info: ValidationInfo) -> tuple[Step, ...] | None:
-        entries = _document(value, "a list of steps")
+        entries = _document(value, "a list of steps", redactor_of(info))
         return None if entries is None else parse_steps(entries, "steps", redactor_of(info))
 
     @field_validator("phases", mode="before")
     @classmethod
     def _phases(cls, value: str, info: ValidationInfo) -> tuple[Phase, ...] | None:
-        entries = _document(value, "a list of phases")
+        entries = _document(value, "a list of phases", redactor_of(info))
         if entries is None:
             return None
         redactor = redactor_of(info)
@@ -452,7 +452,7 @@ class ReleaseInputs(BaseModel):
     @field_validator("metrics", mode="before")
     @classmethod
     def _metrics(cls, value: str, info: ValidationInfo) -> tuple[MetricInput, ...]:
-        entries = _document(value, "a list of metrics")
+        entries = _document(value, "a list of metrics", redactor_of(info))
         if entries is None:
             return ()
         entries = [{"metricKey": entry} if isinstance(entry, str) else entry for entry in entries]
@@ -467,7 +467,7 @@ class ReleaseInputs(BaseModel):
     @classmethod
     def _health_checks(cls, value: str, info: ValidationInfo) -> tuple[HealthCheck, ...]:
         if value.lstrip().startswith("["):
-            listed = _document(value, "a list of health check kinds") or []
+            listed = _document(value, "a list of health check kinds", redactor_of(info)) or []
         else:
             listed = [item for item in _SEPARATORS.split(value.replace("- ", " ")) if item]
         return tuple(_choice(HealthCheck, str(item), info) for item in listed)

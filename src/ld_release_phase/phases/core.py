@@ -36,7 +36,7 @@ Tell = Callable[[Progress], None]
 class Outcome:
     """What a step did: the release as last seen, the target phase, and what happened to it."""
 
-    __slots__ = ("before", "changed", "created", "dry_run", "phase_id", "release", "sent", "wait")
+    __slots__ = ("before", "changed", "created", "dry_run", "phase_id", "release", "reread", "sent", "wait")
 
     def __init__(
         self,
@@ -49,6 +49,7 @@ class Outcome:
         dry_run: bool = False,
         created: bool = False,
         wait: WaitResult | None = None,
+        reread: bool = False,
     ):
         self.release = release
         self.phase_id = phase_id
@@ -58,6 +59,7 @@ class Outcome:
         self.dry_run = dry_run
         self.created = created  # this step put the flag on its release pipeline
         self.wait = wait
+        self.reread = reread  # the phase was read again after a failed write, not answered
 
     @property
     def phase(self) -> ReleasePhase:
@@ -187,7 +189,9 @@ def _move(
     # tells nothing of who started it: after a 409 another job did, after a dropped answer
     # either may have; claiming it would open a gate on `changed` in two jobs.
     changed = not reread and after.state is inputs.status and not already_in(phase, inputs.status)
-    return Outcome(updated, phase.id, before, sent=not reread, changed=changed, created=created)
+    return Outcome(
+        updated, phase.id, before, sent=not reread, changed=changed, created=created, reread=reread
+    )
 
 
 def _start(

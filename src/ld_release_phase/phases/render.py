@@ -198,6 +198,11 @@ def change_sentence(outcome: Outcome) -> str:
         return f"{where}: {before} → {phase.reported_status}."
     if outcome.sent:
         return f"{where}: LaunchDarkly took the start, and shows the phase {phase.reported_status}."
+    if outcome.reread:
+        return (
+            f"{where} is {phase.reported_status}, as read again after a failed start; whether this step's "
+            "start or another's did it cannot be told, so nothing is claimed."
+        )
     return f"{where} is already {phase.reported_status}; nothing to change."
 
 
