@@ -9,7 +9,6 @@ right. :func:`parse_inputs` gathers those messages into one failure naming each 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
@@ -18,7 +17,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -30,13 +28,28 @@ from pydantic import (
 )
 
 from ld_release_phase import failures as common
+from ld_release_phase.plumbing.fields import (
+    CONTROL_CHARS,
+    MAX_KEY_LENGTH,
+    MAX_RETRIES_LIMIT,
+    MAX_TOKEN_LENGTH,
+    POLL_INTERVAL_SPAN,
+    REQUEST_TIMEOUT_SPAN,
+    WAIT_TIMEOUT_SPAN,
+    AccessToken,
+    BaseUri,
+    Key,
+    OptionalKey,
+    Retries,
+    Switch,
+    duration,
+    redactor_of,
+)
 from ld_release_phase.plumbing.parsing import (
     BASE_URI_PRESETS,
     describe_entry_errors,
     json_type,
     load_structured,
-    parse_base_uri,
-    parse_duration,
     problem,
     span,
     validate_inputs,
@@ -52,23 +65,12 @@ DEFAULT_BASE_URI = BASE_URI_PRESETS["commercial"]
 # LaunchDarkly project and flag keys: letters, digits, '.', '_' and '-', starting with a letter
 # or digit. Anything else (a '/', '?', '#', a space, a lone '..') could change which URL is
 # called, so it is refused here even though path parameters are also percent-encoded.
-MAX_KEY_LENGTH = 256
-KEY_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_KEY_LENGTH - 1}}}")
 MAX_PHASE_LENGTH = 512
-MAX_RETRIES_LIMIT = 10
 # Sizes past which an input is absurd, refused before any call.
-MAX_TOKEN_LENGTH = 512
 MAX_AUDIENCES_BYTES = 64 * 1024
 MAX_AUDIENCES = 100
-# Duration inputs: (lowest, highest) in seconds, by field.
-DURATIONS = {
-    "request_timeout": (0.1, 300.0),
-    "wait_timeout": (1.0, 6 * 3600.0),  # a GitHub-hosted job cannot run longer than 6h
-    "poll_interval": (1.0, 3600.0),
-}
 # The one status a phase can be set to by hand, and the words that ask for it (folded).
 START_WORDS = ("active", "started", "start")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class WaitFor(StrEnum):
@@ -127,22 +129,11 @@ def _audiences_adapter() -> TypeAdapter[list[AudienceInput]]:
     return TypeAdapter(list[AudienceInput])
 
 
-def _span(field: str) -> str:
-    return span(*DURATIONS[field])
-
-
 def _input(default: str, *, description: str, alias: str | None = None) -> Any:
     """An input's field. Its default is the text the runner passes when a step leaves the input
     out (action.yml's default), parsed by the field's validator like any given text; typed Any
     because the field holds the parsed value, not that text."""
     return Field(default, alias=alias, description=description)
-
-
-def _redactor(info: ValidationInfo) -> Redactor:
-    """The run's redactor, through which every echoed value is shown."""
-    context = info.context or {}
-    redactor = context.get("redactor")
-    return redactor if isinstance(redactor, Redactor) else Redactor()
 
 
 class ActionInputs(BaseModel):
@@ -155,19 +146,19 @@ class ActionInputs(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, validate_default=True)
 
-    access_token: SecretStr = _input(
+    access_token: AccessToken = _input(
         "",
         alias="access-token",
         description="LaunchDarkly personal or service access token (not an SDK or mobile key), from a "
         "secret. Its role must allow updating release pipelines. Printable ASCII, at most "
         f"{MAX_TOKEN_LENGTH} characters.",
     )
-    project: str = _input(
+    project: Key = _input(
         "",
         description="Project key: letters, digits, `.`, `_` and `-`, starting with a letter or digit, "
         f"at most {MAX_KEY_LENGTH} characters.",
     )
-    flag: str = _input("", description="Flag key, written like a project key.")
+    flag: Key = _input("", description="Flag key, written like a project key.")
     phase: str = _input(
         "",
         description="The phase to act on: its id, its name (exact, then ignoring case), or `next` (the "
@@ -187,7 +178,7 @@ class ActionInputs(BaseModel):
         f"releaseGuardianConfiguration, notifyMemberIds and notifyTeamKeys. At most {MAX_AUDIENCES} entries "
         f"and {MAX_AUDIENCES_BYTES // 1024} KiB; no YAML aliases.",
     )
-    release_pipeline: str = _input(
+    release_pipeline: OptionalKey = _input(
         "",
         alias="release-pipeline",
         description="A release pipeline key. When the flag has no release yet, the action puts it on "
@@ -200,23 +191,23 @@ class ActionInputs(BaseModel):
         description="With release-pipeline: the id of the variation the new release serves "
         "(releaseVariationId). Empty: LaunchDarkly's default.",
     )
-    base_uri: str = _input(
+    base_uri: BaseUri = _input(
         DEFAULT_BASE_URI,
         alias="base-uri",
         description="LaunchDarkly's address: an https:// URL, or a preset: commercial, federal, eu. "
         "http:// only to a loopback address, for local testing.",
     )
-    max_retries: int = _input(
+    max_retries: Retries = _input(
         "5",
         alias="max-retries",
         description=f"Retries for rate limits (429), conflicts (409), 5xx and network errors, 0 to "
         f"{MAX_RETRIES_LIMIT}.",
     )
-    request_timeout: float = _input(
+    request_timeout: duration(*REQUEST_TIMEOUT_SPAN) = _input(  # type: ignore[valid-type]
         "30s",
         alias="request-timeout",
         description="How long one HTTP attempt may take in all (connecting, headers and the whole "
-        f"answer), e.g. 30, 30s, 1m; {_span('request_timeout')}.",
+        f"answer), e.g. 30, 30s, 1m; {span(*REQUEST_TIMEOUT_SPAN)}.",
     )
     wait_for: WaitFor = _input(
         "none",
@@ -225,56 +216,29 @@ class ActionInputs(BaseModel):
         "return at once. LaunchDarkly completes a phase when the next phase starts (or a guarded "
         "rollout ends), so waiting for `complete` needs another step or person to start the next phase.",
     )
-    wait_timeout: float = _input(
+    wait_timeout: duration(*WAIT_TIMEOUT_SPAN) = _input(  # type: ignore[valid-type]
         "15m",
         alias="wait-timeout",
-        description=f"How long to wait before failing, e.g. 900, 15m, 1h; {_span('wait_timeout')}. The "
+        description=f"How long to wait before failing, e.g. 900, 15m, 1h; {span(*WAIT_TIMEOUT_SPAN)}. The "
         "release is read once more at the deadline, and no retry waits past it.",
     )
-    poll_interval: float = _input(
+    poll_interval: duration(*POLL_INTERVAL_SPAN) = _input(  # type: ignore[valid-type]
         "15s",
         alias="poll-interval",
-        description=f"How often to read the release while waiting, e.g. 15s, 1m; {_span('poll_interval')}.",
+        description="How often to read the release while waiting, e.g. 15s, 1m; "
+        f"{span(*POLL_INTERVAL_SPAN)}.",
     )
-    dry_run: bool = _input(
+    dry_run: Switch = _input(
         "false",
         alias="dry-run",
         description="true to read the release, validate everything and show the requests that would be "
         "sent, without sending them.",
     )
 
-    @field_validator("access_token", mode="before")
-    @classmethod
-    def _token(cls, value: str) -> str:
-        # Never echo the value: every message here describes the token without quoting it.
-        if not value:
-            raise problem(common.token_missing())
-        if value.lower().startswith(("bearer ", "token ")):
-            raise problem(common.PREFIXED_WITH_A_SCHEME)
-        if any(char.isspace() for char in value) or _CONTROL_CHARS.search(value):
-            raise problem(common.HOLDS_WHITESPACE)
-        if value.startswith(("sdk-", "mob-")):
-            raise problem(common.LOOKS_LIKE_AN_SDK_KEY)
-        if not value.isascii() or len(value) > MAX_TOKEN_LENGTH:
-            # An HTTP header carries ASCII; a LaunchDarkly token is a short ASCII string.
-            raise problem(common.token_unlikely(MAX_TOKEN_LENGTH))
-        return value
-
-    @field_validator("project", "flag", "release_pipeline", mode="before")
-    @classmethod
-    def _key(cls, value: str, info: ValidationInfo) -> str:
-        if not value:
-            if info.field_name == "release_pipeline":  # optional: empty keeps a flag as it is
-                return value
-            raise problem(common.REQUIRED)
-        if not KEY_PATTERN.fullmatch(value):
-            raise problem(common.not_a_key(MAX_KEY_LENGTH, _redactor(info).quote(value)))
-        return value
-
     @field_validator("release_variation", mode="before")
     @classmethod
     def _variation(cls, value: str) -> str:
-        if _CONTROL_CHARS.search(value) or len(value) > MAX_KEY_LENGTH:
+        if CONTROL_CHARS.search(value) or len(value) > MAX_KEY_LENGTH:
             raise problem(failures.variation_not_one_line(MAX_KEY_LENGTH))
         return value
 
@@ -289,7 +253,7 @@ class ActionInputs(BaseModel):
     def _phase(cls, value: str) -> str:
         if not value:
             raise problem(failures.PHASE_REQUIRED)
-        if _CONTROL_CHARS.search(value) or len(value) > MAX_PHASE_LENGTH:
+        if CONTROL_CHARS.search(value) or len(value) > MAX_PHASE_LENGTH:
             raise problem(failures.phase_not_one_line(MAX_PHASE_LENGTH))
         return value
 
@@ -298,7 +262,7 @@ class ActionInputs(BaseModel):
     def _status(cls, value: str, info: ValidationInfo) -> PhaseState:
         if status_key(value) in START_WORDS:
             return PhaseState.STARTED
-        shown = _redactor(info).quote(value)
+        shown = redactor_of(info).quote(value)
         if PhaseState.read(value) is not None:
             raise problem(failures.status_cannot_be_set(shown))
         raise problem(failures.status_unknown(shown, did_you_mean(value.strip(), list(START_WORDS))))
@@ -310,7 +274,7 @@ class ActionInputs(BaseModel):
             return None
         if len(value.encode()) > MAX_AUDIENCES_BYTES:
             raise problem(failures.audiences_too_large(MAX_AUDIENCES_BYTES // 1024))
-        document = load_structured(value, "a list of audiences", _redactor(info))
+        document = load_structured(value, "a list of audiences", redactor_of(info))
         if not isinstance(document, list):
             raise problem(failures.audiences_not_a_list(json_type(document)))
         if len(document) > MAX_AUDIENCES:
@@ -320,25 +284,7 @@ class ActionInputs(BaseModel):
         except ValidationError as error:
             # Fields two deep belong to an entry, four deep to its releaseGuardianConfiguration.
             models: dict[int, type[BaseModel]] = {2: AudienceInput, 4: GuardianConfigInput}
-            raise problem(describe_entry_errors(error, "audiences", models, _redactor(info))) from None
-
-    @field_validator("base_uri", mode="before")
-    @classmethod
-    def _base_uri(cls, value: str, info: ValidationInfo) -> str:
-        return parse_base_uri(value, _redactor(info))
-
-    @field_validator("max_retries", mode="before")
-    @classmethod
-    def _max_retries(cls, value: str, info: ValidationInfo) -> int:
-        if not value.isdigit() or int(value) > MAX_RETRIES_LIMIT:
-            raise problem(common.not_a_whole_number(MAX_RETRIES_LIMIT, _redactor(info).quote(value)))
-        return int(value)
-
-    @field_validator("request_timeout", "wait_timeout", "poll_interval", mode="before")
-    @classmethod
-    def _duration(cls, value: str, info: ValidationInfo) -> float:
-        low, high = DURATIONS[info.field_name or ""]
-        return parse_duration(value, low=low, high=high, redactor=_redactor(info))
+            raise problem(describe_entry_errors(error, "audiences", models, redactor_of(info))) from None
 
     @field_validator("wait_for", mode="before")
     @classmethod
@@ -349,17 +295,7 @@ class ActionInputs(BaseModel):
         except ValueError:
             choices = [goal.value for goal in WaitFor]
             guess = did_you_mean(folded, choices)
-            raise problem(common.not_one_of(choices, _redactor(info).quote(value), guess)) from None
-
-    @field_validator("dry_run", mode="before")
-    @classmethod
-    def _dry_run(cls, value: str, info: ValidationInfo) -> bool:
-        # The YAML 1.2 core schema's booleans, as GitHub's own getBooleanInput accepts them.
-        if value in ("false", "False", "FALSE"):
-            return False
-        if value in ("true", "True", "TRUE"):
-            return True
-        raise problem(common.not_a_boolean(_redactor(info).quote(value)))
+            raise problem(common.not_one_of(choices, redactor_of(info).quote(value), guess)) from None
 
 
 INPUT_NAMES: tuple[str, ...] = tuple(field.alias or name for name, field in ActionInputs.model_fields.items())
