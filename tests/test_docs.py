@@ -4,6 +4,7 @@ this action runs, as the runner would pass it, against the stand-in in both dial
 from __future__ import annotations
 
 import functools
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -211,6 +212,35 @@ def test_every_documented_workflow_works_on_a_fresh_release(
 def _run_another_job(runs: _Runs, step: dict[str, str]) -> None:
     run = runs.run(step)
     assert run.returncode == 0, run.stdout
+
+
+def test_an_audience_named_before_launchdarkly_lists_it_gets_advice_that_works(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    runs = _Runs(live_standin, tmp_path)
+    step = BASE | {"phase": "Production", "audiences": "- environmentKey: prod-eu\n"}
+
+    refused = runs.run(step)
+    started_qa = runs.run(BASE)  # what the error advises: run the step once Production is next
+    dry = runs.run(step | {"dry-run": "true"})
+    again = runs.run(step)
+
+    assert refused.returncode == 2
+    assert refused.error.message.startswith(
+        "audiences[0]: LaunchDarkly sent phase 'Production' without its audiences"
+    )
+    assert "Run this step when 'Production' is the next phase (once the phase before it has started)" in (
+        refused.error.message
+    )
+    assert (
+        "or give the audience's audienceId: LaunchDarkly lists it in the flag's release"
+        in refused.error.message
+    )
+    assert (started_qa.returncode, dry.returncode, again.returncode) == (0, 0, 0)
+    listed = {audience["environment"]: audience["id"] for audience in json.loads(dry.outputs["audiences"])}
+    in_release = json.loads(started_qa.outputs["release"])["phases"][2]["_audiences"]
+    assert {audience["environment"]["key"]: audience["_id"] for audience in in_release} == listed
+    assert live_standin.writes[-1].json()["audiences"] == [{"audienceId": listed["prod-eu"]}]
 
 
 # -- action.yml, --help, the README and the code say the same ---------------------------
