@@ -14,7 +14,7 @@ import pytest
 import yaml
 from act import caller_shown_in, load_workflow
 
-from ld_release_phase.cli import build_parser
+from ld_release_phase.cli import build_parser, in_terminal_words
 from ld_release_phase.failures import EXIT_CODE_MEANINGS
 from ld_release_phase.phases.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
 
@@ -273,7 +273,7 @@ def test_help_is_built_from_the_input_model() -> None:
         if flag == "access-token":
             continue
         described = " ".join((flags[flag].help or "").split()).replace("%%", "%")
-        assert described.startswith((field.description or "").replace("`", "")), flag
+        assert described.startswith(in_terminal_words(field.description or "", INPUT_NAMES)), flag
         if field.default:
             assert described.endswith(f"(default: {field.default})"), flag
     required = next(group for group in parser._action_groups if group.title == "required")
