@@ -234,15 +234,20 @@ def test_on_a_terminal_json_is_one_flag_away(live_standin: StandIn, tmp_path: Pa
     assert json.loads(failure)["exit-code"] == 4
 
 
-def test_the_contributing_guide_s_command_against_the_stand_in_works_as_shown(tmp_path: Path) -> None:
-    guide = (ROOT / "CONTRIBUTING.md").read_text()
-    shown = re.search(r"\$ LD_ACCESS_TOKEN=(\S+) \.venv/bin/ld-release-phase (.*?)\n```", guide, re.S)
+def test_the_readme_s_try_it_command_works_against_make_standin_as_shown(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    try_it = readme.split("**Try it without an account.**", 1)[1].split("\n## ", 1)[0]
+    shown = re.search(r"\$ LD_ACCESS_TOKEN=(\S+) \.venv/bin/ld-release-phase (.*?)\n```", try_it, re.S)
     assert shown is not None
     token, flags = shown.group(1), shown.group(2).replace("\\\n", " ").split()
     makefile = (ROOT / "Makefile").read_text()
     served = re.search(r"^standin:.*\n\t\$\(BIN\)/python (tools/standin\.py .*)$", makefile, re.M)
     assert served is not None
     arguments = served.group(1).split()[1:]
+    said = " ".join(try_it.split())
+    assert f"on `http://127.0.0.1:{arguments[arguments.index('--port') + 1]}`" in said
+    assert f"with token `{arguments[arguments.index('--token') + 1]}`" in said
+    assert f"`{arguments[arguments.index('--new-flag') + 1]}` with no release yet" in said
     arguments[arguments.index("--port") + 1] = "0"  # any free port, for the test
     standin = subprocess.Popen(
         [sys.executable, str(ROOT / "tools" / "standin.py"), *arguments], stdout=subprocess.PIPE, text=True
@@ -259,6 +264,32 @@ def test_the_contributing_guide_s_command_against_the_stand_in_works_as_shown(tm
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "active"
+
+
+def test_make_demo_runs_the_action_against_the_stand_in_and_shows_each_run(tmp_path: Path) -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    demo = re.search(r"^demo:.*\n\t\$\(BIN\)/python (\S+)$", makefile, re.M)
+    assert demo is not None
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / demo.group(1))], capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    runs = re.findall(r"^--- exit code (\d+);", result.stdout, re.M)
+    assert runs == ["0", "0", "0", "0", "2", "0"]  # the refused Complete is exit 2, as the README says
+    assert TOKEN not in result.stdout
+
+
+def test_the_makefile_points_only_to_readme_sections_that_exist() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    sections = re.findall(r"^#+ (.+)$", readme, re.M) + re.findall(r"^\*\*(.+?)\.\*\*", readme, re.M)
+    pointed = re.findall(r'"([^"]+)" in the README', makefile)
+
+    assert len(pointed) == makefile.count("README"), 'each pointer names its section: see "..." in the README'
+    assert [name for name in pointed if name not in sections] == []
 
 
 HOSTILE = "QA ##[warning]forged\n::error::forged too\n##[set-output name=started;]true \x1b]0;title\x07"

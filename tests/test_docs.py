@@ -417,3 +417,64 @@ def test_the_readme_s_sample_error_is_what_the_action_prints(standin: StandIn, t
     assert run.returncode == 2
     shown = as_github_shows(run.stdout)
     assert shown[-len(sample.splitlines()) :] == sample.splitlines()
+
+
+def test_the_readme_explains_every_mark_of_the_pipeline_line() -> None:
+    from ld_release_phase.phases.models import parse_release
+    from ld_release_phase.phases.render import pipeline_line
+
+    from standin import demo_release
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    legend = readme.split("The pipeline line marks each phase:", 1)[1].split(";", 1)[0]
+    spellings = {
+        "Complete": "complete",
+        "Started": "started",
+        "Paused": "paused",
+        "ReadyToStart": "ready to start",
+    }
+    for status, said in [*spellings.items(), ("NotStarted", "not started")]:
+        release = demo_release()
+        release["phases"][0]["status"] = status
+        release["phases"][0]["started"] = status in ("Started", "Complete", "Paused")
+        release["phases"][0]["complete"] = status == "Complete"
+        mark = pipeline_line(parse_release(release), "").split(" ", 1)[0]
+        assert f"{mark} {said}" in legend, (status, mark)
+    assert "the phase the step acts on is in brackets" in readme
+
+
+def test_the_token_s_permission_is_worded_as_action_yml_words_it() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    described = " ".join(action["inputs"]["access-token"]["description"].split())
+    permission = re.search(r"Its role must allow [^.:]+", described)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+
+    assert permission is not None
+    assert permission.group(0) in readme.split("**The token.**", 1)[1].split("\n", 1)[0]
+
+
+def test_the_readme_says_where_the_token_comes_from_when_access_token_is_empty() -> None:
+    from ld_release_phase.plumbing.words import TOKEN_ENV
+
+    readme = (ROOT / "README.md").read_text()
+    row = re.search(r"^\| `access-token` \| ([^|]+) \|", readme, re.M)
+
+    assert row is not None
+    assert row.group(1).strip() == f"yes, or `{TOKEN_ENV}`"
+
+
+def test_each_job_of_walk_environments_does_what_its_header_says_in_that_order() -> None:
+    text = (ROOT / "examples" / "walk-environments.yml").read_text()
+    header = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    workflow = load_workflow(text)
+
+    for job, spec in workflow["jobs"].items():
+        said = re.search(rf"\b{job}: ([^;.]+)", header)
+        assert said is not None, f"the header says what job {job} does"
+        order = re.findall(r"\b(deploy|start)s?\b", said.group(1))
+        done = [
+            "start" if _is_action(step) else "deploy"
+            for step in spec["steps"]
+            if "deploy.sh" in str(step.get("run", "")) or _is_action(step)
+        ]
+        assert order == done, (job, said.group(1))
