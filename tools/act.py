@@ -2,16 +2,16 @@
 
 act reads the workflow, resolves ``uses: ld-release-phase/ld-release-phase@v1`` to a copy of this
 repository (``--local-repository``, so nothing is fetched), reads ``action.yml``, builds the
-image from its ``Dockerfile`` and runs each job in a container of the Dockerfile's own base image
+image from its ``Dockerfile`` and runs each job in a container of the Dockerfile's first base image
 (``-P ubuntu-latest=...``; ``--pull=false`` and ``--action-offline-mode``: no registry is
 asked for anything). Docker's layer cache makes every build after the first one take about a
 second.
 
 The jobs' containers use the host's network (act's ``--network host``), and the action's
-container joins its job's, so both reach a stand-in listening on this machine's loopback. The
-one change made to a workflow is that each step of this action gets one more input,
-``base-uri``, pointing at that stand-in; what else a test adds is a step that reads outputs the
-way a user's later step would (:func:`add_steps`).
+container joins its job's, so both reach a stand-in listening on this machine's loopback. A
+workflow runs as written, except that each step of this action gets one more input,
+``base-uri``, pointing at that stand-in, and that a test may add steps at the end of a job that
+read outputs the way a user's later steps would (:func:`add_steps`).
 
 What act does differently from GitHub's runner is listed in CONTRIBUTING.md. The run is read
 from act's ``--json`` log: each step's result, its outputs (as act parsed them from
@@ -255,6 +255,7 @@ def run_act(
         command,
         cwd=workspace,
         env=own | secret_values,
+        stdin=subprocess.DEVNULL,  # act asks on its input for a secret with no value: nobody answers
         capture_output=True,
         text=True,
         timeout=600,
