@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from act import (
     caller_shown_in,
     job_image,
     load_workflow,
+    named_for,
     point_at,
     refs_used,
     repository,
@@ -64,11 +66,16 @@ class Act:
     ) -> ActRun:
         """Run ``workflows``' first file in a repository of its own; ``repositories`` are others
         it calls (by ``owner/name@ref``), each holding workflows of its own."""
-        pointed = {file: point_at(workflow, url) for file, workflow in workflows.items()}
+        word = f"t{uuid.uuid4().hex[:10]}"
+
+        def prepared(workflow: dict[str, Any]) -> dict[str, Any]:
+            return named_for(point_at(workflow, url), word)
+
+        pointed = {file: prepared(workflow) for file, workflow in workflows.items()}
         others = {
             reference: repository(
                 self.tmp / name / reference.replace("/", "-"),
-                {file: point_at(workflow, url) for file, workflow in held.items()},
+                {file: prepared(workflow) for file, workflow in held.items()},
             )
             for reference, held in (repositories or {}).items()
         }
@@ -81,6 +88,7 @@ class Act:
             job_image=self.job_image,
             home=self.home,
             event=event,
+            run=word,
             secrets={"LD_ACCESS_TOKEN": TOKEN} if secrets is None else secrets,
             repositories=others,
         )

@@ -10,8 +10,9 @@ second.
 The jobs' containers use the host's network (act's ``--network host``), and the action's
 container joins its job's, so both reach a stand-in listening on this machine's loopback. A
 workflow runs as written, except that each step of this action gets one more input,
-``base-uri``, pointing at that stand-in, and that a test may add steps at the end of a job that
-read outputs the way a user's later steps would (:func:`add_steps`).
+``base-uri``, pointing at that stand-in, that its name starts with a word of the run's own
+(:func:`named_for`), and that a test may add steps at the end of a job that read outputs the
+way a user's later steps would (:func:`add_steps`).
 
 What act does differently from GitHub's runner is listed in CONTRIBUTING.md. The run is read
 from act's ``--json`` log: each step's result, its outputs (as act parsed them from
@@ -91,6 +92,15 @@ def point_at(workflow: dict[str, Any], url: str) -> dict[str, Any]:
     """The workflow with each step of this action sending its calls to ``url``."""
     for step in _action_steps(workflow):
         step["with"] = dict(step.get("with") or {}) | {"base-uri": url}
+    return workflow
+
+
+def named_for(workflow: dict[str, Any], run: str) -> dict[str, Any]:
+    """The workflow with ``run`` leading its name. act names each job's container and volumes
+    after the workflow and the job, and leaves a failed job's behind: so that runs on one Docker
+    engine (two checkouts testing at once) never share them, each run's names hold its own word,
+    and what it leaves is removed by that word (:func:`run_act`)."""
+    workflow["name"] = f"{run} {workflow.get('name', '')}".strip()
     return workflow
 
 
@@ -226,13 +236,15 @@ def run_act(
     job_image: str,
     home: Path,
     event: str,
+    run: str,
     secrets: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     inputs: Mapping[str, str] | None = None,
     repositories: Mapping[str, Path] | None = None,
 ) -> ActRun:
     """Run ``.github/workflows/<workflow>`` of ``workspace`` for ``event``, as act would in that
-    repository, with this repository's actions taken from ``action``."""
+    repository, with this repository's actions taken from ``action``; then remove the containers
+    and volumes act left whose names hold ``run`` (see :func:`named_for`)."""
     command = [str(ACT), event, "--workflows", f".github/workflows/{workflow}", "--json"]
     command += ["--platform", f"ubuntu-latest={job_image}", "--pull=false", "--action-offline-mode"]
     # The host's network for every job: the action's container joins its job's, so both reach
@@ -251,16 +263,19 @@ def run_act(
     # act reads its settings from HOME and XDG folders: a contributor's own must not change the run.
     own = {name: os.environ[name] for name in ("PATH", "DOCKER_HOST") if name in os.environ}
     own |= {"HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache")}
-    result = subprocess.run(
-        command,
-        cwd=workspace,
-        env=own | secret_values,
-        stdin=subprocess.DEVNULL,  # act asks on its input for a secret with no value: nobody answers
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            command,
+            cwd=workspace,
+            env=own | secret_values,
+            stdin=subprocess.DEVNULL,  # act asks on its input for a secret with no value: nobody answers
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        _remove_left_behind(run)
     events, other = [], []
     for line in result.stdout.splitlines():
         try:
@@ -268,3 +283,17 @@ def run_act(
         except ValueError:
             other.append(line)
     return ActRun(result.returncode, events, "\n".join([*other, result.stderr]))
+
+
+def _remove_left_behind(run: str) -> None:
+    """The containers and volumes of a run that act did not remove (a failed job's)."""
+    for kind, listing in (("container", ["ps", "--all"]), ("volume", ["ls"])):
+        names = subprocess.run(
+            ["docker", kind, *listing, "--quiet", "--filter", f"name={run}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        if names:
+            remove = ["rm", "--force"] if kind == "container" else ["rm"]
+            subprocess.run(["docker", kind, *remove, *names], capture_output=True, check=False)
