@@ -19,7 +19,7 @@ $(STAMP): requirements/dev.txt requirements/runtime.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-# The LaunchDarkly stand-in, to try the command against (see the README's Development section).
+# The LaunchDarkly stand-in, to try the command against (see "Try it without an account" in the README).
 standin: $(STAMP)
 	$(BIN)/python tools/standin.py --port 8765 --token api-demo-token --new-flag brand-new-flag
 

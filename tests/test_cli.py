@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from act import repository_copy
 
 from ld_release_phase import __version__
-from ld_release_phase.failures import EXIT_CODE_MEANINGS
+from ld_release_phase.failures import EXIT_CODE_MEANINGS, ExitCode
 
 from harness import ENTRYPOINT, ROOT, TOKEN, inputs_for, parse_log, runner_env
 from standin import Fault, StandIn
@@ -31,6 +34,33 @@ def command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         check=False,
         timeout=60,
     )
+
+
+def on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """The command with its stdout on a terminal (a pseudo-terminal, as a shell gives it) and its
+    stderr piped: the exit code, what the terminal showed, and stderr."""
+    measured = {key: value for key, value in os.environ.items() if key.startswith("COVERAGE_")}
+    terminal, command_side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, str(ENTRYPOINT), *args],
+        env=measured | env,
+        stdout=command_side,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(command_side)
+    shown = b""
+    while select.select([terminal], [], [], 60)[0]:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the command ended and closed its side
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, shown.decode().replace("\r\n", "\n"), stderr
 
 
 def flags_for(standin: StandIn, *more: str, path: str = "") -> list[str]:
@@ -101,19 +131,123 @@ def test_help_lists_the_required_flags_and_the_exit_codes(tmp_path: Path) -> Non
     assert result.returncode == 0
     required = result.stdout.split("required:", 1)[1].split("\n\n", 1)[0]
     assert re.findall(r"^  (--[a-z-]+)", required, re.M) == ["--project", "--flag", "--phase"]
+    codes = re.findall(r"^  (\d+) +(.+)$", result.stdout.split("exit codes:", 1)[1], re.M)
+    assert [int(code) for code, _ in codes] == [int(code) for code in EXIT_CODE_MEANINGS]
     for code, meaning in EXIT_CODE_MEANINGS.items():
-        assert re.search(rf"^  {int(code)} +{re.escape(meaning)}$", result.stdout, re.M), meaning
+        if code is not ExitCode.INTERNAL:  # the action's meaning speaks of the runner's files
+            assert (str(int(code)), meaning) in codes, meaning
 
 
-def test_the_contributing_guide_s_command_against_the_stand_in_works_as_shown(tmp_path: Path) -> None:
-    guide = (ROOT / "CONTRIBUTING.md").read_text()
-    shown = re.search(r"\$ LD_ACCESS_TOKEN=(\S+) \.venv/bin/ld-release-phase (.*?)\n```", guide, re.S)
+def test_help_speaks_in_terminal_words_and_its_examples_work(live_standin: StandIn, tmp_path: Path) -> None:
+    shown = command("--help", env={"HOME": str(tmp_path)}).stdout
+    examples = re.findall(r"^  ld-release-phase (--.*)$", shown.split("examples:", 1)[1], re.M)
+    live_standin.add_release("my-project", "new-checkout")
+    env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)}
+
+    runs = [
+        command(*line.split("|")[0].split(), "--base-uri", live_standin.url, env=env) for line in examples
+    ]
+
+    for words in ("GITHUB_OUTPUT", "phase: next", "step's log", "`"):
+        assert words not in shown, words
+    assert "start the next phase (--phase next)" in " ".join(shown.split())
+    assert "With --release-pipeline:" in " ".join(shown.split())
+    assert len(examples) >= 3
+    assert [run.returncode for run in runs] == [0] * len(examples), [run.stderr for run in runs]
+    assert "--json" in examples[-1] and json.loads(runs[-1].stdout)["phase-name"] == "QA"
+
+
+def test_on_a_terminal_stdout_says_what_happened_and_where_the_release_stands(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)}
+
+    code, shown, stderr = on_a_terminal(*flags_for(live_standin, "--phase", "Testing"), env=env)
+
+    assert code == 0, stderr
+    lines = shown.splitlines()
+    assert lines[0] == "Phase 'Testing': ready-to-start → active."
+    assert "Pipeline Standard release pipeline, release version 1" in lines
+    testing, qa = (
+        next(line for line in lines if f"({environment})" in line) for environment in ("test", "qa")
+    )
+    assert re.fullmatch(r"➡️ +Testing +active +✅ +— +Test \(test\): ready-to-start", testing)
+    assert re.fullmatch(r" +QA +ready-to-start +— +— +QA \(qa\): ready-to-start", qa)
+    assert testing.index("Testing") == qa.index("QA")  # the columns line up on the screen
+    assert "{" not in shown  # no JSON for a person
+    assert "notice:" not in stderr  # what happened is said once, on stdout
+    assert "Sending status 'active'" in stderr  # the log still goes to stderr
+    assert TOKEN not in shown + stderr
+
+
+def test_the_readme_s_terminal_sample_is_what_a_terminal_shows(live_standin: StandIn, tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    said = re.search(
+        r"On a release whose (\w+) phase has started, a terminal shows:\n\n```console\n(.*?)```", readme, re.S
+    )
+    assert said is not None
+    earlier, sample = said.groups()
+    typed = [line[2:] for line in sample.splitlines() if line.startswith("$ ")]
+    flags = typed[-1].split()[1:]
+    env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)}
+    live_standin.add_release("my-project", "new-checkout")
+    with_base = [*flags, "--base-uri", live_standin.url]
+    first = list(with_base)
+    first[first.index("--phase") + 1] = earlier  # the step a user ran before, piped
+    before = command(*first, env=env)
+
+    code, shown, stderr = on_a_terminal(*with_base, env=env)
+
+    def normalised(lines: list[str]) -> list[str]:
+        lines = [re.sub(r"in \d+ ms", "in N ms", line) for line in lines]
+        return [re.sub(r"([0-9a-f]{8})-[0-9a-f-]{27}|([0-9a-f]{8})-…", r"\1\2-…", line) for line in lines]
+
+    assert before.returncode == 0, before.stderr
+    assert code == 0, stderr
+    printed = [line for line in sample.splitlines() if not line.startswith("$ ")]
+    assert normalised(stderr.splitlines() + shown.splitlines()) == normalised(printed)
+
+
+def test_on_a_terminal_a_failure_is_said_once(live_standin: StandIn, tmp_path: Path) -> None:
+    env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)}
+
+    code, shown, stderr = on_a_terminal(*flags_for(live_standin, "--phase", "QAA"), env=env)
+    bare_code, bare_shown, bare_stderr = on_a_terminal(env=env)
+
+    assert code == 4
+    assert shown == ""
+    assert stderr.count("Phase not found") == 1
+    assert "Did you mean 'QA'?" in stderr
+    assert (bare_code, bare_shown) == (2, "")
+    assert bare_stderr.startswith("error: Invalid command line: no flags given")
+
+
+def test_on_a_terminal_json_is_one_flag_away(live_standin: StandIn, tmp_path: Path) -> None:
+    env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path)}
+
+    code, shown, _ = on_a_terminal(*flags_for(live_standin, "--phase", "Testing", "--json"), env=env)
+    failed, failure, _ = on_a_terminal(*flags_for(live_standin, "--phase", "QAA", "--json"), env=env)
+
+    assert code == 0
+    assert json.loads(shown)["status"] == "active"
+    assert failed == 4
+    assert json.loads(failure)["exit-code"] == 4
+
+
+def test_the_readme_s_try_it_command_works_against_make_standin_as_shown(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    try_it = readme.split("**Try it without an account.**", 1)[1].split("\n## ", 1)[0]
+    shown = re.search(r"\$ LD_ACCESS_TOKEN=(\S+) \.venv/bin/ld-release-phase (.*?)\n```", try_it, re.S)
     assert shown is not None
     token, flags = shown.group(1), shown.group(2).replace("\\\n", " ").split()
     makefile = (ROOT / "Makefile").read_text()
     served = re.search(r"^standin:.*\n\t\$\(BIN\)/python (tools/standin\.py .*)$", makefile, re.M)
     assert served is not None
     arguments = served.group(1).split()[1:]
+    said = " ".join(try_it.split())
+    assert f"on `http://127.0.0.1:{arguments[arguments.index('--port') + 1]}`" in said
+    assert f"with token `{arguments[arguments.index('--token') + 1]}`" in said
+    assert f"`{arguments[arguments.index('--new-flag') + 1]}` with no release yet" in said
     arguments[arguments.index("--port") + 1] = "0"  # any free port, for the test
     standin = subprocess.Popen(
         [sys.executable, str(ROOT / "tools" / "standin.py"), *arguments], stdout=subprocess.PIPE, text=True
@@ -130,6 +264,32 @@ def test_the_contributing_guide_s_command_against_the_stand_in_works_as_shown(tm
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "active"
+
+
+def test_make_demo_runs_the_action_against_the_stand_in_and_shows_each_run(tmp_path: Path) -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    demo = re.search(r"^demo:.*\n\t\$\(BIN\)/python (\S+)$", makefile, re.M)
+    assert demo is not None
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / demo.group(1))], capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    runs = re.findall(r"^--- exit code (\d+);", result.stdout, re.M)
+    assert runs == ["0", "0", "0", "0", "2", "0"]  # the refused Complete is exit 2, as the README says
+    assert TOKEN not in result.stdout
+
+
+def test_the_makefile_points_only_to_readme_sections_that_exist() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    sections = re.findall(r"^#+ (.+)$", readme, re.M) + re.findall(r"^\*\*(.+?)\.\*\*", readme, re.M)
+    pointed = re.findall(r'"([^"]+)" in the README', makefile)
+
+    assert len(pointed) == makefile.count("README"), 'each pointer names its section: see "..." in the README'
+    assert [name for name in pointed if name not in sections] == []
 
 
 HOSTILE = "QA ##[warning]forged\n::error::forged too\n##[set-output name=started;]true \x1b]0;title\x07"
@@ -365,3 +525,48 @@ def test_a_command_line_that_cannot_be_read_is_one_plain_error_and_exit_2(
     assert says in result.stderr
     assert "Run ld-release-phase --help for every flag." in result.stderr
     assert json.loads(result.stdout)["exit-code"] == 2
+
+
+# What the command may bring into a fresh environment: itself, its runtime packages, and what a
+# new virtual environment holds already (pip; setuptools on Python 3.11).
+COMMAND_INSTALL_LIMIT = 16
+
+
+def test_pip_install_of_the_project_gives_the_command_with_the_runtime_packages_only(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    source = repository_copy(tmp_path / "ld-release-phase")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    listed = subprocess.run(
+        [python, "-m", "pip", "list", "--format", "json", "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names = {package["name"].lower().replace("_", "-") for package in json.loads(listed.stdout)}
+    env = {"LD_ACCESS_TOKEN": TOKEN, "HOME": str(tmp_path), "PATH": os.environ.get("PATH", "")}
+
+    result = subprocess.run(
+        [str(venv / "bin" / "ld-release-phase"), *flags_for(live_standin, "--phase", "Testing")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert install.returncode == 0, install.stderr
+    assert len(names) <= COMMAND_INSTALL_LIMIT, sorted(names)
+    assert {"ld-release-phase", "requests", "pydantic", "pyyaml"} <= names
+    assert names.isdisjoint({"actions-toolkit", "pygithub", "cryptography", "pynacl"}), sorted(names)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["started"] is True

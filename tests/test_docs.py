@@ -3,6 +3,8 @@ this action runs, as the runner would pass it, against the stand-in in both dial
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -10,27 +12,46 @@ from typing import Any
 
 import pytest
 import yaml
+from act import caller_shown_in, load_workflow
 
-from ld_release_phase.cli import build_parser
+from ld_release_phase.cli import build_parser, in_terminal_words
 from ld_release_phase.failures import EXIT_CODE_MEANINGS
 from ld_release_phase.phases.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
 
-from harness import ROOT, TOKEN, FakeClock, action_defaults, as_github_shows, run_in_process
+from harness import ROOT, TOKEN, ActionRun, FakeClock, action_defaults, as_github_shows, run_in_process
 from standin import StandIn
 
 BASE = {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "phase": "QA"}
 ACTION_REFERENCES = ("ld-release-phase/ld-release-phase@", "docker://ghcr.io/ld-release-phase/")
 WIRE = {"live": "active", "spec": "Started"}
+# How the README says an example needs an earlier state: "... once QA has started ...".
+EARLIER_STATE = re.compile(r"once (\w+) has started")
+_EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
 
 
-def _yaml_documents() -> list[tuple[str, Any]]:
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
-    documents = [(f"README block {i + 1}", yaml.safe_load(textwrap.dedent(b))) for i, b in enumerate(blocks)]
-    documents += [
-        (path.name, yaml.safe_load(path.read_text())) for path in sorted((ROOT / "examples").glob("*.yml"))
-    ]
-    return documents
+class Documented:
+    """A workflow or a snippet the documentation shows: its jobs in the order a runner runs
+    them, the values its expressions read, and the phase a user has started before it, if the
+    README says one."""
+
+    def __init__(
+        self,
+        where: str,
+        jobs: dict[str, Any],
+        *,
+        env: dict[str, str] | None = None,
+        inputs: dict[str, str] | None = None,
+        earlier: str | None = None,
+    ):
+        self.where = where
+        self.jobs = jobs
+        self.env = env or {}
+        self.inputs = inputs or {}
+        self.earlier = earlier
+
+
+def _is_action(step: Any) -> bool:
+    return isinstance(step, dict) and str(step.get("uses", "")).startswith(ACTION_REFERENCES)
 
 
 def _action_steps(node: Any) -> list[dict[str, Any]]:
@@ -38,65 +59,188 @@ def _action_steps(node: Any) -> list[dict[str, Any]]:
         return [step for item in node for step in _action_steps(item)]
     if not isinstance(node, dict):
         return []
-    if str(node.get("uses", "")).startswith(ACTION_REFERENCES):
+    if _is_action(node):
         return [node.get("with") or {}]
     return [step for value in node.values() for step in _action_steps(value)]
 
 
-DOCUMENTED_STEPS = [
-    pytest.param(step, id=f"{where}#{index}")
-    for where, document in _yaml_documents()
-    for index, step in enumerate(_action_steps(document))
-]
+def _readme_documents() -> list[Documented]:
+    """Each YAML block of the README, with the state the text before it names."""
+    readme = (ROOT / "README.md").read_text()
+    documents = []
+    for index, match in enumerate(re.finditer(r"```yaml\n(.*?)```", readme, re.S)):
+        node = yaml.safe_load(textwrap.dedent(match.group(1)))
+        if not _action_steps(node):
+            continue
+        said = readme[: match.start()].rsplit("\n#", 1)[-1]  # since the heading above the block
+        earlier = EARLIER_STATE.search(said)
+        jobs = node["jobs"] if isinstance(node, dict) else {"job": {"steps": node}}
+        documents.append(
+            Documented(f"README block {index + 1}", jobs, earlier=earlier.group(1) if earlier else None)
+        )
+    return documents
+
+
+def _example_documents() -> list[Documented]:
+    documents = []
+    for path in sorted((ROOT / "examples").glob("*.yml")):
+        text = path.read_text()
+        workflow = load_workflow(text)
+        if not _action_steps(workflow):
+            continue  # another action's example: its own tests run it
+        inputs: dict[str, str] = {}
+        called = workflow["on"].get("workflow_call") if isinstance(workflow["on"], dict) else None
+        if called is not None:
+            # A reusable workflow runs with the inputs its header's caller passes, and its defaults.
+            caller, _, _ = caller_shown_in(text)
+            inputs = {name: str(spec.get("default", "")).lower() for name, spec in called["inputs"].items()}
+            inputs |= {
+                name: str(value) for name, value in next(iter(caller["jobs"].values()))["with"].items()
+            }
+        documents.append(Documented(path.name, workflow["jobs"], env=workflow.get("env"), inputs=inputs))
+    return documents
+
+
+DOCUMENTED = _readme_documents() + _example_documents()
+DOCUMENTS = [pytest.param(document, id=document.where) for document in DOCUMENTED]
 
 
 def test_the_documentation_shows_steps_at_all() -> None:
-    assert len(DOCUMENTED_STEPS) >= 10
+    steps = [step for document in DOCUMENTED for job in document.jobs.values() for step in job["steps"]]
+    assert len([step for step in steps if _is_action(step)]) >= 10
 
 
-def _as_the_runner_passes(step: dict[str, Any], url: str) -> dict[str, str]:
-    """The step's inputs: action.yml defaults for what it leaves out; expressions (secrets,
-    other steps' outputs) stand for values the earlier steps of its job would have given."""
-    inputs = action_defaults()
-    for name, value in step.items():
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        if "${{" not in text:
-            inputs[name] = text
-    if "${{" in str(step.get("phase", "")):
-        inputs["phase"] = "next"  # an earlier job's next-phase-id, or a caller's choice
-    return inputs | {"access-token": TOKEN, "project": "demo", "flag": "new-checkout", "base-uri": url}
+def _resolved(value: Any, context: dict[str, Any]) -> str:
+    """A value as the runner passes it: YAML's booleans as true/false, each expression replaced
+    by what it reads (any secret is the token)."""
+
+    def read(match: re.Match[str]) -> str:
+        path = match.group(1).split(".")
+        if path[0] == "secrets":
+            return TOKEN
+        node: Any = context
+        for part in path:
+            node = node[part]
+        return str(node)
+
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return _EXPRESSION.sub(read, text)
 
 
-@pytest.mark.parametrize("step", DOCUMENTED_STEPS)
-def test_every_documented_step_works_against_both_modes(
-    any_standin: StandIn, tmp_path: Path, step: dict[str, Any]
+class _Runs:
+    """Runs a document's steps against one stand-in, each as the runner would pass it."""
+
+    def __init__(self, standin: StandIn, tmp: Path):
+        self.standin = standin
+        self.tmp = tmp
+        self.count = 0
+
+    def run(self, given: dict[str, str]) -> ActionRun:
+        self.count += 1
+        inputs = action_defaults() | given | {"base-uri": self.standin.url}
+        return run_in_process(inputs, self.tmp / str(self.count), FakeClock(), standin=self.standin)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_documented_workflow_works_on_a_fresh_release(
+    any_standin: StandIn, tmp_path: Path, document: Documented
 ) -> None:
-    inputs = _as_the_runner_passes(step, any_standin.url)
-    if inputs["release-pipeline"]:
-        # A new flag: no release yet, and the project's pipeline to put it on.
-        any_standin.remove_release()
-        any_standin.add_pipeline("demo", inputs["release-pipeline"])
-    phase = inputs["phase"]
-    if phase != "next":
-        any_standin.advance_to(phase)  # the earlier phases were started by earlier steps
-    elif "next-phase-id" in str(step.get("phase")):
-        # The job before started a phase and passed on the id of the one after it.
-        release = any_standin.release()
-        any_standin.start_phase(next(p["_name"] for p in release["phases"] if not p["started"]))
-    if inputs["wait-for"] == "complete":
-        # Another job starts the following phase while this step waits: that completes this one.
-        following = {"Testing": "QA", "QA": "Production"}[phase]
-        any_standin.on_read(2, lambda: any_standin.start_phase(following))
+    """Each job's steps in order, on the release a newcomer has: fresh, or (for a new flag) none
+    yet. Outputs flow between steps and jobs as the runner passes them; an example the README
+    says needs a phase started is preceded by the step that starts it, as a user would run it."""
+    runs = _Runs(any_standin, tmp_path)
+    top = {"env": document.env, "inputs": document.inputs}
+    first = next(step["with"] for job in document.jobs.values() for step in job["steps"] if _is_action(step))
+    project, flag = _resolved(first["project"], top), _resolved(first["flag"], top)
+    new_flag = any(
+        "release-pipeline" in step.get("with", {}) for job in document.jobs.values() for step in job["steps"]
+    )
+    if new_flag:
+        any_standin.add_flag(project, flag)
+        any_standin.add_pipeline(project, _resolved(first["release-pipeline"], top))
+    else:
+        any_standin.add_release(project, flag)
+    if document.earlier:
+        started = runs.run(
+            {"access-token": TOKEN, "project": project, "flag": flag, "phase": document.earlier}
+        )
+        assert started.returncode == 0, started.stdout
+    needs: dict[str, Any] = {}
+    attached = False  # only the first step that writes puts the new flag on its pipeline
+    for job_id, job in document.jobs.items():
+        steps: dict[str, Any] = {}
+        for step in job["steps"]:
+            if not _is_action(step):
+                continue
+            context = top | {"env": document.env | job.get("env", {}), "needs": needs, "steps": steps}
+            given = {name: _resolved(value, context) for name, value in (step.get("with") or {}).items()}
+            if given.get("wait-for") == "complete":
+                # Another job starts the phase after this one while this step waits: that completes it.
+                phases = [p["_name"] for p in any_standin.release(project=project, flag=flag)["phases"]]
+                following = phases[phases.index(given["phase"]) + 1]
+                other = given | {"phase": following, "wait-for": "none"}
+                any_standin.on_read(2, functools.partial(_run_another_job, runs, other))
+            writes = len(any_standin.writes)
 
-    run = run_in_process(inputs, tmp_path, FakeClock())
+            run = runs.run(given)
 
+            assert run.returncode == 0, run.stdout
+            assert "Traceback" not in run.stdout
+            dry = given.get("dry-run") == "true"
+            assert run.outputs["started"] == ("false" if dry else "true")
+            if dry:
+                assert len(any_standin.writes) == writes
+            else:
+                assert WIRE[any_standin.dialect] in [
+                    r.json().get("status") for r in any_standin.writes[writes:]
+                ]
+            assert run.outputs["release-created"] == (
+                "true" if new_flag and not dry and not attached else "false"
+            )
+            attached = attached or (new_flag and not dry)
+            if given.get("wait-for") == "complete":
+                assert run.outputs["complete"] == "true"
+            if "id" in step:
+                steps[step["id"]] = {"outputs": run.outputs}
+        needs[job_id] = {
+            "outputs": {
+                name: _resolved(value, {"steps": steps}) for name, value in job.get("outputs", {}).items()
+            }
+        }
+
+
+def _run_another_job(runs: _Runs, step: dict[str, str]) -> None:
+    run = runs.run(step)
     assert run.returncode == 0, run.stdout
-    assert "Traceback" not in run.stdout
-    dry = inputs["dry-run"] == "true"
-    phase_writes = [r.json()["status"] for r in any_standin.writes if "/phases/" in r.path]
-    assert phase_writes == ([] if dry else [WIRE[any_standin.dialect]])
-    assert run.outputs["release-created"] == ("true" if inputs["release-pipeline"] and not dry else "false")
-    assert run.outputs["started"] == ("false" if dry else "true")
+
+
+def test_an_audience_named_before_launchdarkly_lists_it_gets_advice_that_works(
+    live_standin: StandIn, tmp_path: Path
+) -> None:
+    runs = _Runs(live_standin, tmp_path)
+    step = BASE | {"phase": "Production", "audiences": "- environmentKey: prod-eu\n"}
+
+    refused = runs.run(step)
+    started_qa = runs.run(BASE)  # what the error advises: run the step once Production is next
+    dry = runs.run(step | {"dry-run": "true"})
+    again = runs.run(step)
+
+    assert refused.returncode == 2
+    assert refused.error.message.startswith(
+        "audiences[0]: LaunchDarkly sent phase 'Production' without its audiences"
+    )
+    assert "Run this step when 'Production' is the next phase (once the phase before it has started)" in (
+        refused.error.message
+    )
+    assert (
+        "or give the audience's audienceId: LaunchDarkly lists it in the flag's release"
+        in refused.error.message
+    )
+    assert (started_qa.returncode, dry.returncode, again.returncode) == (0, 0, 0)
+    listed = {audience["environment"]: audience["id"] for audience in json.loads(dry.outputs["audiences"])}
+    in_release = json.loads(started_qa.outputs["release"])["phases"][2]["_audiences"]
+    assert {audience["environment"]["key"]: audience["_id"] for audience in in_release} == listed
+    assert live_standin.writes[-1].json()["audiences"] == [{"audienceId": listed["prod-eu"]}]
 
 
 # -- action.yml, --help, the README and the code say the same ---------------------------
@@ -129,7 +273,7 @@ def test_help_is_built_from_the_input_model() -> None:
         if flag == "access-token":
             continue
         described = " ".join((flags[flag].help or "").split()).replace("%%", "%")
-        assert described.startswith((field.description or "").replace("`", "")), flag
+        assert described.startswith(in_terminal_words(field.description or "", INPUT_NAMES)), flag
         if field.default:
             assert described.endswith(f"(default: {field.default})"), flag
     required = next(group for group in parser._action_groups if group.title == "required")
@@ -215,23 +359,25 @@ def test_the_readme_exit_code_table_is_the_exit_code_enum() -> None:
 
 def test_the_readme_s_sample_log_is_what_the_action_prints(live_standin: StandIn, tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
-    sample = (
-        readme.split("In the run's log it reads like this", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    said = re.search(
+        r"On a release whose (\w+) phase has started, the run's log reads like this.*?```text\n(.*?)```",
+        readme,
+        re.S,
     )
+    assert said is not None
+    earlier, sample = said.groups()
     step = _action_steps(yaml.safe_load(re.findall(r"```yaml\n(.*?)```", readme, re.S)[0]))[0]
     live_standin.add_release(step["project"], step["flag"])
-    live_standin.start_phase("Testing", project=step["project"], flag=step["flag"])
+    given = action_defaults() | step | {"access-token": TOKEN, "base-uri": live_standin.url}
+    before = run_in_process(given | {"phase": earlier}, tmp_path / "before", FakeClock())  # as a user would
 
-    run = run_in_process(
-        action_defaults() | step | {"access-token": TOKEN, "base-uri": live_standin.url},
-        tmp_path,
-        FakeClock(),
-    )
+    run = run_in_process(given, tmp_path / "step", FakeClock())
 
     def normalised(lines: list[str]) -> list[str]:
         lines = [re.sub(r"in \d+ ms", "in N ms", line) for line in lines]
         return [re.sub(r"([0-9a-f]{8})-[0-9a-f-]{27}|([0-9a-f]{8})-…", r"\1\2-…", line) for line in lines]
 
+    assert before.returncode == 0, before.stdout
     assert run.returncode == 0, run.stdout
     assert normalised(as_github_shows(run.stdout)) == normalised(sample.splitlines())
 
@@ -271,3 +417,64 @@ def test_the_readme_s_sample_error_is_what_the_action_prints(standin: StandIn, t
     assert run.returncode == 2
     shown = as_github_shows(run.stdout)
     assert shown[-len(sample.splitlines()) :] == sample.splitlines()
+
+
+def test_the_readme_explains_every_mark_of_the_pipeline_line() -> None:
+    from ld_release_phase.phases.models import parse_release
+    from ld_release_phase.phases.render import pipeline_line
+
+    from standin import demo_release
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    legend = readme.split("The pipeline line marks each phase:", 1)[1].split(";", 1)[0]
+    spellings = {
+        "Complete": "complete",
+        "Started": "started",
+        "Paused": "paused",
+        "ReadyToStart": "ready to start",
+    }
+    for status, said in [*spellings.items(), ("NotStarted", "not started")]:
+        release = demo_release()
+        release["phases"][0]["status"] = status
+        release["phases"][0]["started"] = status in ("Started", "Complete", "Paused")
+        release["phases"][0]["complete"] = status == "Complete"
+        mark = pipeline_line(parse_release(release), "").split(" ", 1)[0]
+        assert f"{mark} {said}" in legend, (status, mark)
+    assert "the phase the step acts on is in brackets" in readme
+
+
+def test_the_token_s_permission_is_worded_as_action_yml_words_it() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    described = " ".join(action["inputs"]["access-token"]["description"].split())
+    permission = re.search(r"Its role must allow [^.:]+", described)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+
+    assert permission is not None
+    assert permission.group(0) in readme.split("**The token.**", 1)[1].split("\n", 1)[0]
+
+
+def test_the_readme_says_where_the_token_comes_from_when_access_token_is_empty() -> None:
+    from ld_release_phase.plumbing.words import TOKEN_ENV
+
+    readme = (ROOT / "README.md").read_text()
+    row = re.search(r"^\| `access-token` \| ([^|]+) \|", readme, re.M)
+
+    assert row is not None
+    assert row.group(1).strip() == f"yes, or `{TOKEN_ENV}`"
+
+
+def test_each_job_of_walk_environments_does_what_its_header_says_in_that_order() -> None:
+    text = (ROOT / "examples" / "walk-environments.yml").read_text()
+    header = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    workflow = load_workflow(text)
+
+    for job, spec in workflow["jobs"].items():
+        said = re.search(rf"\b{job}: ([^;.]+)", header)
+        assert said is not None, f"the header says what job {job} does"
+        order = re.findall(r"\b(deploy|start)s?\b", said.group(1))
+        done = [
+            "start" if _is_action(step) else "deploy"
+            for step in spec["steps"]
+            if "deploy.sh" in str(step.get("run", "")) or _is_action(step)
+        ]
+        assert order == done, (job, said.group(1))

@@ -5,16 +5,19 @@ The operation: a first argument naming one of :data:`OPERATIONS` (a subcommand, 
 decided here once and passed down (:mod:`.surfaces`):
 
 - with (further) arguments, it is the command ``ld-release-phase``: the terminal surface, inputs
-  from flags, the token from ``$LD_ACCESS_TOKEN``, a plain log on stderr and one JSON object on
-  stdout (in a terminal and in a workflow's ``run:`` step alike);
+  from flags, the token from ``$LD_ACCESS_TOKEN``, a plain log on stderr; on stdout the result
+  in words when stdout is a terminal, else (piped, in a workflow's ``run:`` step, or with
+  ``--json``) one JSON object;
 - with none and the runner's ``INPUT_*`` variables (how the runner starts the container), it is
-  the action: the workflow surface, the runner's formats;
+  the action: the workflow surface, the runner's formats (only then is ``actions-toolkit``
+  imported: the command is installed without it);
 - with neither, it shows how to use the command.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -28,7 +31,6 @@ from .plumbing.transport import HttpTransport, TransportFactory
 from .plumbing.words import TOKEN_ENV, TOKEN_INPUT
 from .surfaces.base import Surface
 from .surfaces.terminal import TerminalSurface, Verbosity
-from .surfaces.workflow import WorkflowSurface
 
 if TYPE_CHECKING:
     import argparse
@@ -45,6 +47,27 @@ OPERATIONS: tuple[Operation, ...] = (
 # Flags that may stand alone: "--dry-run" means "--dry-run true".
 _SWITCHES = {"dry-run": "true"}
 _TOKEN_FLAG = f"--{TOKEN_INPUT}"
+_JSON_FLAG = "--json"
+# The command's own meaning of an exit code, where the action's speaks of the runner.
+_COMMAND_MEANINGS = {
+    ExitCode.INTERNAL: "an unexpected internal error: please report it with what --verbose prints"
+}
+# Each operation's examples, as typed in a shell once the token is exported: what each does, its flags.
+_EXAMPLES = {
+    phase_step.OPERATION.command: (
+        ("See what starting the next phase would send, sending nothing", "--phase next --dry-run"),
+        ("Start QA", "--phase QA"),
+        (
+            "Start Production and wait until LaunchDarkly reports it started",
+            "--phase Production --wait-for started",
+        ),
+        ("Print only the phase's status", "--phase QA --json | jq -r .status"),
+    )
+}
+_EXAMPLE_KEYS = "--project my-project --flag new-checkout"
+# A description written for a workflow step names an input as a step sets it (`phase: next`)
+# or by its name alone (with release-pipeline: ...); on a command line both are flags.
+_STEP_SETTING = re.compile(r"`([a-z][a-z-]*): ([^`]+)`")
 
 
 class CommandLineError(Exception):
@@ -52,9 +75,29 @@ class CommandLineError(Exception):
 
 
 def exit_codes_text() -> str:
-    return "exit codes:\n" + "".join(
-        f"  {int(code):<3}  {meaning}\n" for code, meaning in EXIT_CODE_MEANINGS.items()
+    meanings = EXIT_CODE_MEANINGS | _COMMAND_MEANINGS
+    return "exit codes:\n" + "".join(f"  {int(code):<3}  {meaning}\n" for code, meaning in meanings.items())
+
+
+def examples_text(operation: Operation) -> str:
+    examples = _EXAMPLES.get(operation.command, ())
+    if not examples:
+        return ""
+    lines = [f"  export {TOKEN_ENV}=api-..."]
+    for what, flags in examples:
+        lines += [f"  # {what}:", f"  {_program(operation)} {_EXAMPLE_KEYS} {flags}"]
+    return "examples:\n" + "".join(line + "\n" for line in lines) + "\n"
+
+
+def in_terminal_words(description: str, inputs: tuple[str, ...]) -> str:
+    """An input's description as the command's help says it: every input named as its flag."""
+    described = _STEP_SETTING.sub(
+        lambda match: f"--{match[1]} {match[2]}" if match[1] in inputs else match[0], description
     )
+    named = "|".join(re.escape(name) for name in sorted(inputs, key=len, reverse=True) if "-" in name)
+    if named:
+        described = re.sub(rf"(?<![\w`-])({named})(?![\w-])", r"--\1", described)
+    return described.replace("`", "")
 
 
 def build_parser(operation: Operation = OPERATIONS[0]) -> argparse.ArgumentParser:
@@ -65,19 +108,24 @@ def build_parser(operation: Operation = OPERATIONS[0]) -> argparse.ArgumentParse
         def error(self, message: str) -> NoReturn:
             raise CommandLineError(message)
 
+    import textwrap  # noqa: PLC0415 - as argparse, for the command alone
+
+    described = (
+        f"{operation.description} The access token is read from ${TOKEN_ENV}. The log goes to stderr. On "
+        "a terminal, stdout gets what happened and where the release stands; piped, or with "
+        f'{_JSON_FLAG}, one JSON object with every output, or {{"error": ..., "exit-code": N}} on failure.'
+    )
     parser = Parser(
         prog=_program(operation),
-        description=f"{operation.description} The log goes to stderr; stdout "
-        'gets one JSON object: the phase\'s state, or {"error": ..., "exit-code": N} on failure. '
-        f"The access token is read from ${TOKEN_ENV}.",
-        epilog=exit_codes_text(),
+        description=textwrap.fill(described, 79),
+        epilog=examples_text(operation) + exit_codes_text(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # a typo must not quietly stand for another flag
     )
     required = parser.add_argument_group("required")
     for name, field in operation.inputs.model_fields.items():
         flag = field.alias or name
-        described = (field.description or "").replace("`", "").replace("%", "%%")
+        described = in_terminal_words(field.description or "", operation.names).replace("%", "%%")
         default = f" (default: {field.default})" if field.default else ""
         if flag == TOKEN_INPUT:
             parser.add_argument(
@@ -108,6 +156,11 @@ def build_parser(operation: Operation = OPERATIONS[0]) -> argparse.ArgumentParse
         "--verbose", action="store_true", help="Every call's URL, headers and bodies, and each poll."
     )
     loudness.add_argument("--quiet", action="store_true", help="Print only errors on stderr.")
+    parser.add_argument(
+        _JSON_FLAG,
+        action="store_true",
+        help="One JSON object on stdout, on a terminal too (as when stdout is piped).",
+    )
     parser.add_argument("--version", action="version", version=f"{ACTION_NAME} {__version__}")
     return parser
 
@@ -131,7 +184,12 @@ def main(
         # Neither the runner's inputs nor flags: a person ran the bare command.
         required = ", ".join(f"--{name}" for name in operation.required if name != TOKEN_INPUT)
         problem = f"no flags given; {required} are required"
-        return _fail(TerminalSurface(env, stream), _command_line_error(operation, problem))
+        person = _read_by_a_person(stream, argv)
+        return _fail(
+            TerminalSurface(env, stream, for_a_person=person), _command_line_error(operation, problem)
+        )
+    from .surfaces.workflow import WorkflowSurface  # noqa: PLC0415 - the command runs without actions-toolkit
+
     surface = WorkflowSurface(env, stream)
     raw = surface.read_inputs(operation.names)
     # A token given to the container as $LD_ACCESS_TOKEN (e.g. with docker:// and env:), used
@@ -162,7 +220,7 @@ def _as_command(  # noqa: PLR0917 - main's own arguments, handed on
     clock: Clock,
     transport: TransportFactory,
 ) -> int:
-    surface = TerminalSurface(env, stream)
+    surface = TerminalSurface(env, stream, for_a_person=_read_by_a_person(stream, argv))
     token = env.get(TOKEN_ENV, "")
     for secret in [token, *_token_flag_values(argv)]:
         surface.mask(secret)  # before anything else is printed, argparse's errors included
@@ -182,6 +240,17 @@ def _as_command(  # noqa: PLR0917 - main's own arguments, handed on
         return _fail(surface, failures.token_flag_refused(TOKEN_ENV))
     raw[TOKEN_INPUT] = token
     return run_step(operation, raw, surface, clock, transport)
+
+
+def _read_by_a_person(stream: TextIO | None, argv: Sequence[str]) -> bool:
+    """Whether stdout is a terminal and no JSON was asked for: then the result is said in words.
+    Decided before the flags are read, so that a command line that cannot be read is said so too."""
+    if _JSON_FLAG in argv:
+        return False
+    try:
+        return (stream or sys.stdout).isatty()
+    except (OSError, ValueError):  # a closed or detached stdout is nobody's terminal
+        return False
 
 
 def _command_line_error(operation: Operation, problem: str) -> Failure:

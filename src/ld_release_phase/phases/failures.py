@@ -131,11 +131,17 @@ def no_next_phase(pipeline: str) -> Failure:
 
 
 def audiences_not_listed(field: str, phase: str) -> Failure:
+    """A name or an environment given for a phase LaunchDarkly sent without its audiences: the
+    ways on are what a user can do or see (LaunchDarkly was recorded leaving out the audiences
+    of a new release's phases after the first, and lists an audience's id nowhere else)."""
     return bad_input(
         "audiences",
         f"{field}: LaunchDarkly sent phase '{phase}' without its audiences, so an audience cannot be "
-        "looked up by name or environment.",
-        "Give the audience's audienceId instead.",
+        "looked up by name or environment: LaunchDarkly leaves out the audiences of phases not yet "
+        "reached.",
+        f"Run this step when '{phase}' is the next phase (once the phase before it has started), or give "
+        "the audience's audienceId: LaunchDarkly lists it in the flag's release, as each audience's _id, "
+        "once it sends the phase's audiences.",
     )
 
 

@@ -1,15 +1,19 @@
 """The terminal surface: the command, in a shell or in a workflow's ``run:`` step.
 
 The log goes to stderr in plain words, a line per call (``--verbose`` adds every detail,
-``--quiet`` keeps only errors); stdout gets one JSON object, the outputs or the failure, so it
-can be piped. Inputs are named as flags (``--phase``), the token as ``$LD_ACCESS_TOKEN``. A
-``run:`` step's output is read for workflow commands too, so every line is made inert, with
-control characters shown as escapes so that text from outside cannot drive a terminal.
+``--quiet`` keeps only errors). Stdout is for a person or for a program, as the entry decides:
+for a person (a terminal), the result in words, the summary's paragraphs and tables as text,
+and a failure said once, on stderr; for a program (piped, or ``--json``), one JSON object, the
+outputs or the failure. Inputs are named as flags (``--phase``), the token as
+``$LD_ACCESS_TOKEN``. A ``run:`` step's output is read for workflow commands too, so every line
+is made inert, with control characters shown as escapes so that text from outside cannot drive
+a terminal.
 """
 
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Mapping
 from enum import IntEnum
 from typing import TextIO
@@ -21,8 +25,11 @@ from ld_release_phase.plumbing.words import TOKEN_ENV, TOKEN_INPUT, Ref, TokenSo
 
 from .base import (
     VERBATIM_LIMIT,
+    Paragraph,
     Result,
+    Strong,
     Surface,
+    Table,
     as_json,
     exchange_details,
     exchange_title,
@@ -49,11 +56,13 @@ class TerminalSurface(Surface):
         out: TextIO | None = None,
         *,
         verbosity: Verbosity = Verbosity.NORMAL,
+        for_a_person: bool = False,
     ):
         super().__init__(env)
         self._log = tolerant(log or sys.stderr)
         self._out = tolerant(out or (log if log is not None else sys.stdout))
         self.verbosity = verbosity
+        self.for_a_person = for_a_person  # stdout is read by a person, not parsed
 
     @property
     def debug(self) -> bool:
@@ -116,15 +125,45 @@ class TerminalSurface(Surface):
     # -- the end of a run -------------------------------------------------------------------
 
     def succeed(self, result: Result) -> None:
+        if self.for_a_person:
+            for line in self._in_words(result):
+                self._line(line, self._out)
+            return
         values, _ = self._fit(result.outputs, result.documents)
         self._line(json_inert(as_json(values)), self._out)
         if self.verbosity is not Verbosity.QUIET:
             self._annotation("notice", result.headline, result.title)
 
+    def _in_words(self, result: Result) -> list[str]:
+        """The result for a person: what happened, then the summary's other paragraphs, then its
+        tables (the step summary's, as text)."""
+        headline = self.text(result.headline)
+        lines = [self.redactor.one_line(headline)]
+        tables = [block for block in result.summary.blocks if isinstance(block, Table)]
+        for block in result.summary.blocks:
+            if not isinstance(block, Table) and _paragraph(block) != headline:
+                lines.append(self.redactor.one_line(_paragraph(block)))
+        for table in tables:
+            lines += self._table(table)
+        return lines
+
+    def _table(self, table: Table) -> list[str]:
+        """A table as aligned text, each cell one inert line."""
+        rows = [[self.redactor.one_line(cell, 200) for cell in row] for row in [table.header, *table.rows]]
+        widths = [max(_width(row[column]) for row in rows) for column in range(len(table.header))]
+        return [
+            "  ".join(
+                cell + " " * (width - _width(cell)) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+            for row in rows
+        ]
+
     def fail(self, failure: Failure) -> None:
-        """Said on stderr, and as JSON on stdout so that a pipe reads why it failed."""
+        """Said once on stderr; for a program also as JSON on stdout, so that a pipe reads why."""
         message = Words(failure.message, "\n", failure.hint) if failure.hint else failure.message
         self._annotation("error", message, failure.title)
+        if self.for_a_person:
+            return
         said = {
             "title": self.text(failure.title),
             "message": self.text(failure.message),
@@ -136,3 +175,19 @@ class TerminalSurface(Surface):
         """A bug's traceback, with ``--verbose`` only."""
         if self.debug:
             self.verbatim(trace)
+
+
+def _paragraph(block: Paragraph) -> str:
+    return "".join(part.text if isinstance(part, Strong) else part for part in block)
+
+
+def _width(text: str) -> int:
+    """How many columns a terminal gives ``text``: two for wide characters and emoji
+    presentation (U+FE0F after a character), none for combining marks."""
+    width = 0
+    for index, char in enumerate(text):
+        if unicodedata.combining(char) or char == "\ufe0f":
+            continue
+        wide = unicodedata.east_asian_width(char) in "WF" or text[index + 1 : index + 2] == "\ufe0f"
+        width += 2 if wide else 1
+    return width
