@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
-from oracle_releases import check_traffic
 
 from harness import TOKEN
+from oracle_releases import check_traffic
 from standin import StandIn
 
 # CI replays the same examples every run, so a submission's result does not depend on luck;

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from act import (
     REPOSITORY,
     ActRun,
@@ -36,7 +37,6 @@ from act import (
     repository_copy,
     run_act,
 )
-
 from conftest import assert_matches_launchdarkly
 from container import engine_problem
 from harness import ROOT, TOKEN

@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from act import repository_copy
 
 from ld_release_phase import __version__
 from ld_release_phase.failures import EXIT_CODE_MEANINGS, ExitCode
 
+from act import repository_copy
 from harness import ENTRYPOINT, ROOT, TOKEN, inputs_for, parse_log, runner_env
 from standin import Fault, StandIn
 

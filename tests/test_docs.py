@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
-from act import caller_shown_in, load_workflow
 
 from ld_release_phase.cli import build_parser, in_terminal_words
 from ld_release_phase.failures import EXIT_CODE_MEANINGS
 from ld_release_phase.phases.inputs import INPUT_NAMES, REQUIRED_INPUTS, ActionInputs, parse_inputs
 
+from act import caller_shown_in, load_workflow
 from harness import ROOT, TOKEN, ActionRun, FakeClock, action_defaults, as_github_shows, run_in_process
 from standin import StandIn
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ld_release_phase import __version__
+
 from expect import assert_clean_failure, assert_clean_success
 from harness import TOKEN, inputs_for, run_entrypoint
 from standin import Fault, StandIn
@@ -30,7 +32,7 @@ def test_starts_a_phase_by_name_and_writes_every_output(standin: StandIn, tmp_pa
     assert put.headers["authorization"] == TOKEN
     assert put.headers["ld-api-version"] == "beta"
     assert put.headers["content-type"] == "application/json"
-    assert put.headers["user-agent"].startswith("ld-release-phase/1.0.0")
+    assert put.headers["user-agent"].startswith(f"ld-release-phase/{__version__}")
 
     outputs = run.outputs
     assert outputs["status"] == "Started"

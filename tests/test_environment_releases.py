@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import yaml
-from standin_releases import kind_clause, new_rule_phase, steps
 
 from ld_release_phase.environment_releases.inputs import INPUT_NAMES, REQUIRED_INPUTS, ReleaseInputs
 from ld_release_phase.environment_releases.render import OUTPUT_NAMES
@@ -24,6 +23,7 @@ from conftest import assert_matches_launchdarkly
 from expect import assert_clean, assert_clean_failure, assert_clean_success
 from harness import ROOT, TOKEN, ActionRun, FakeClock, run_entrypoint, run_in_process
 from standin import Fault, StandIn
+from standin_releases import kind_clause, new_rule_phase, steps
 
 ACTION = ROOT / "environment-release" / "action.yml"
 ARGS = ["environment-release"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ld_release_phase import __version__
 from ld_release_phase.phases.inputs import parse_inputs
 from ld_release_phase.plumbing.api import DEADLINE_GRACE
 
@@ -36,7 +37,7 @@ def test_dry_run_reads_and_validates_but_writes_nothing(standin: StandIn, tmp_pa
     assert (run.outputs["status"], run.outputs["started"]) == ("NotStarted", "false")
     assert (
         "with headers Authorization: ***, LD-API-Version: beta, Accept: application/json, "
-        "User-Agent: ld-release-phase/1.0.0"
+        f"User-Agent: ld-release-phase/{__version__}"
     ) in "\n".join(run.log_lines)
     assert TOKEN not in run.everything()
     assert "dry run, nothing was changed" in run.annotations("notice")[0].message

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-import oracle_releases
 import pytest
-from standin_releases import EnvironmentReleases, kind_clause, new_rule_phase, steps
 
+import oracle_releases
 from standin import Recorded
+from standin_releases import EnvironmentReleases, kind_clause, new_rule_phase, steps
 
 JSON = dict[str, Any]
 RELEASES = "/api/v2/projects/demo/flags/new-checkout/environments/production/releases"

@@ -9,6 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from expect import assert_clean, assert_clean_failure, assert_clean_success
+from harness import ActionRun, inputs_for, run_entrypoint
+from standin import StandIn
 from wire import (
     ANSWER,
     BROKEN_TLS_BODY,
@@ -22,10 +26,6 @@ from wire import (
     WireServer,
     interim,
 )
-
-from expect import assert_clean, assert_clean_failure, assert_clean_success
-from harness import ActionRun, inputs_for, run_entrypoint
-from standin import StandIn
 
 
 def retry_lines(run: ActionRun) -> list[str]:

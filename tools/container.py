@@ -25,8 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from standin_releases import kind_clause
-
 from harness import (
     PHASE_ACTION,
     RELEASE_ACTION,
@@ -40,6 +38,7 @@ from harness import (
     release_inputs_for,
 )
 from standin import Fault, StandIn
+from standin_releases import kind_clause
 
 # The tag `make image` builds: the Makefile reads the same variable, with the same default.
 IMAGE = os.environ.get("IMAGE") or "ld-release-phase:dev"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__version__ = "1.0.0"
+__version__ = "1.1.0.dev0"  # unreleased: see CHANGELOG.md
 ACTION_NAME = "ld-release-phase"
 
 # The action uses no pydantic plugins, and their discovery scans every installed package's
