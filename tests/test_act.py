@@ -41,6 +41,7 @@ from conftest import assert_matches_launchdarkly
 from container import engine_problem
 from harness import ROOT, TOKEN
 from standin import StandIn
+from standin_releases import kind_clause
 
 PROJECT, FLAG = "my-project", "new-checkout"  # the keys the README and the examples use
 
@@ -63,6 +64,7 @@ class Act:
         url: str,
         secrets: dict[str, str] | None = None,
         repositories: dict[str, dict[str, dict[str, Any]]] | None = None,
+        scripts: dict[str, str] | None = None,
     ) -> ActRun:
         """Run ``workflows``' first file in a repository of its own; ``repositories`` are others
         it calls (by ``owner/name@ref``), each holding workflows of its own."""
@@ -81,7 +83,7 @@ class Act:
         }
         used = [*pointed.values(), *(w for held in (repositories or {}).values() for w in held.values())]
         return run_act(
-            repository(self.tmp / name / "workspace", pointed),
+            repository(self.tmp / name / "workspace", pointed, scripts),
             next(iter(pointed)),
             action=self.action,
             refs=refs_used(used),
@@ -301,3 +303,75 @@ def test_every_example_of_this_action_is_run_under_act() -> None:
 
     assert examples, "the examples use this action"
     assert examples <= run, f"examples without a test under act: {sorted(examples - run)}"
+
+
+# -- the environment-release action (a folder of this repository, image: ../Dockerfile) -----------
+
+SMOKE_TESTS = {
+    "passes": '#!/bin/sh\necho "smoke test of $1: ok"\n',
+    "fails": '#!/bin/sh\necho "smoke test of $1: broken"\nexit 1\n',
+}
+
+
+@pytest.fixture
+def flag() -> Iterator[StandIn]:
+    """The example's flag as a newcomer has it: on in production, serving false, with its rule."""
+    server = StandIn(token=TOKEN, dialect="live")
+    server.environments.add_flag(project=PROJECT, flag=FLAG)
+    beta = {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]}
+    server.environments.add_rule(
+        project=PROJECT, flag=FLAG, description="Beta users", clauses=[kind_clause(), beta], variation=1
+    )
+    server.start()
+    yield server
+    server.stop()
+    assert_matches_launchdarkly(server)
+
+
+def test_the_environment_release_example_rolls_back_when_the_check_fails(act: Act, flag: StandIn) -> None:
+    workflow = load_workflow((ROOT / "examples" / "environment-release.yml").read_text())
+
+    run = act.run(
+        "release-fails",
+        {"environment-release.yml": workflow},
+        event="workflow_dispatch",
+        url=flag.url,
+        scripts={"smoke-test.sh": SMOKE_TESTS["fails"]},
+    )
+
+    started = run.step("release", "start").outputs
+    assert (started["status"], started["changed"]) == ("in_progress", "true")
+    releases = flag.environments.releases(project=PROJECT, flag=FLAG)
+    assert [release["id"] for release in releases] == [started["release-id"]]
+    assert releases[0]["status"] == "reverted"  # the verify job rolled it back
+    stops = [r.json() for r in flag.requests if r.method == "PUT"]
+    assert stops == [
+        {
+            "resolution": "roll_back_all_phases_and_remove_pending_phases",
+            "comment": "The production smoke test failed.",
+        }
+    ]
+    # The verify job failed, so the jobs that need it do not run: nothing waits, nothing announces.
+    assert run.job_result("verify") == "failure"
+    assert run.job_result("finish") != "success"
+    assert run.job_result("announce") != "success"
+    assert_token_masked(run)
+
+
+def test_the_environment_release_example_completes_and_opens_the_last_job(act: Act, flag: StandIn) -> None:
+    workflow = load_workflow((ROOT / "examples" / "environment-release.yml").read_text())
+
+    run = act.run(
+        "release-passes",
+        {"environment-release.yml": workflow},
+        event="workflow_dispatch",
+        url=flag.url,
+        scripts={"smoke-test.sh": SMOKE_TESTS["passes"]},
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert run.step("finish", "done").outputs["status"] == "completed"
+    assert run.job_result("announce") == "success"
+    assert [r.method for r in flag.requests].count("POST") == 1
+    assert not [r for r in flag.requests if r.method == "PUT"]  # nothing was rolled back
+    assert_token_masked(run)

@@ -131,16 +131,19 @@ def refs_used(workflows: Sequence[Mapping[str, Any]]) -> set[str]:
     }
 
 
-def repository(folder: Path, workflows: Mapping[str, dict[str, Any]]) -> Path:
-    """A repository holding ``workflows`` (by file name, under ``.github/workflows``) and the
-    deploy script they call, committed as a user's would be."""
+def repository(
+    folder: Path, workflows: Mapping[str, dict[str, Any]], scripts: Mapping[str, str] | None = None
+) -> Path:
+    """A repository holding ``workflows`` (by file name, under ``.github/workflows``), the
+    deploy script they call and any other ``scripts`` (by name), committed as a user's would be."""
     (folder / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
     for name, workflow in workflows.items():
         text = yaml.safe_dump(workflow, sort_keys=False, allow_unicode=True, width=1000)
         (folder / ".github" / "workflows" / name).write_text(text)
-    deploy = folder / "deploy.sh"
-    deploy.write_text(DEPLOY_SCRIPT)
-    deploy.chmod(0o755)
+    for name, text in {"deploy.sh": DEPLOY_SCRIPT, **(scripts or {})}.items():
+        script = folder / name
+        script.write_text(text)
+        script.chmod(0o755)
     git = ["git", "-C", str(folder), "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
     subprocess.run([*git, "init", "--quiet", "--initial-branch", "main"], check=True)
     subprocess.run([*git, "add", "--all"], check=True)
