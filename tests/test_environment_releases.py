@@ -473,6 +473,7 @@ def test_wait_for_completed_polls_until_the_release_completes(standin: StandIn, 
     assert_clean_success(run_)
     assert run_.outputs["status"] == "completed"
     assert run_.outputs["status-reason"] == "completed_automatic"
+    assert run_.outputs["allocation"] == "100"  # a completed phase serves the target to all of it
     assert "Waited" in run_.annotations("notice")[0].message
     # Each poll's move is said: the step and its allocation.
     assert any("step 2 of 2 at 50%" in line for line in run_.log_lines)
@@ -943,3 +944,66 @@ def test_a_poll_whose_retries_would_outlast_the_wait_ends_the_wait(standin: Stan
 
     assert_clean_failure(run_, 6, "had not completed after")
     assert sum(clock.sleeps) <= 120
+
+
+def test_a_re_run_after_its_release_completed_starts_nothing(standin: StandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+    first = run(standin, tmp_path / "first", clock, **start_on_the_rule(wait_for="completed"))
+    again = run(standin, tmp_path / "again", clock, **start_on_the_rule())
+
+    assert first.outputs["status"] == "completed"
+    assert_clean_success(again)
+    assert len(posts(standin)) == 1
+    assert (again.outputs["release-id"], again.outputs["changed"]) == (first.outputs["release-id"], "false")
+    assert "already completed; nothing was started" in again.annotations("notice")[0].message
+
+
+def test_a_release_that_began_between_the_read_and_the_start_is_named(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    conflict = json.dumps({"code": "release_already_active", "message": "A release is active", "id": "r"})
+    standin.fail_next(Fault(409, conflict.encode(), method="POST"))
+
+    def someone_else_starts() -> None:
+        other = standin.environments.start_release(
+            target="Unavailable", original="Available", phases=[new_rule_phase("Elsewhere", 10_000, 20_000)]
+        )
+        standin.environments.hold(other["id"])
+
+    standin.on_read(2, someone_else_starts)  # the read back after the 409
+
+    run_ = run(standin, tmp_path, **start_on_the_rule())
+
+    assert_clean_failure(run_, 2, "Another release is running")
+    assert len(posts(standin)) == 1
+
+
+def test_metrics_may_be_given_as_bare_keys(standin: StandIn, tmp_path: Path) -> None:
+    phases = "- clauses: [{contextKind: user, attribute: kind, op: in, values: [user]}]"
+
+    run_ = run(
+        standin,
+        tmp_path,
+        target_variation="Available",
+        phases=phases,
+        steps="[{allocation: 5%, duration: 1h}]",
+        metrics="latency, errors",
+    )
+
+    assert_clean_success(run_)
+    assert posts(standin)[0]["metrics"] == [
+        {"metricKey": "latency", "autoRollback": False},
+        {"metricKey": "errors", "autoRollback": False},
+    ]
+
+
+def test_failing_health_checks_without_a_list_say_which_kinds_can_be_bypassed(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    bare = json.dumps({"code": "health_checks_failed", "message": "checks failed", "id": "r"})
+    standin.fail_next(Fault(400, bare.encode(), method="POST"))
+
+    run_ = run(standin, tmp_path, **start_on_the_rule())
+
+    assert_clean_failure(run_, 5, "checks failed", "flag_evaluations_with_context, metric_events_any")
+    assert "bypass-health-checks: ." not in run_.error.message

@@ -33,12 +33,20 @@ class Started:
     """The release after a start: LaunchDarkly's answer, or (``reread``) the release found when
     the environment's releases were read after an uncertain answer (``cause``)."""
 
-    __slots__ = ("cause", "release", "reread")
+    __slots__ = ("cause", "other", "release", "reread")
 
-    def __init__(self, release: EnvironmentRelease | None, *, reread: bool, cause: str = ""):
+    def __init__(
+        self,
+        release: EnvironmentRelease | None,
+        *,
+        reread: bool,
+        cause: str = "",
+        other: EnvironmentRelease | None = None,
+    ):
         self.release = release
         self.reread = reread
         self.cause = cause
+        self.other = other  # a release running that is not this step's, found by the read back
 
 
 class HealthChecksFailed(Exception):
@@ -188,8 +196,10 @@ class ReleasesClient(ApiClient):
         ours: Callable[[EnvironmentRelease], bool],
         cause: str,
     ) -> Started:
-        found = next((r for r in self.list_releases(project, flag, environment) if ours(r)), None)
-        return Started(found, reread=True, cause=cause)
+        listed = self.list_releases(project, flag, environment)
+        found = next((r for r in listed if ours(r)), None)
+        other = next((r for r in listed if r.running and r is not found), None)
+        return Started(found, reread=True, cause=cause, other=other)
 
     def _settle(self, attempt: Attempt, method: str, path: str) -> Any:
         try:

@@ -26,7 +26,7 @@ from .events import (
 )
 from .inputs import Operation, ReleaseInputs, WaitFor
 from .models import EnvironmentRelease, Flag, FlagEnvironment, Status
-from .plan import Plan, is_ours, listing, plan_start, request_of, shown
+from .plan import Plan, Request, is_ours, listing, plan_start, request_of, shown
 
 Tell = Callable[[Progress], None]
 # While nothing changes, a line at most this often, so a long wait does not look stuck.
@@ -116,6 +116,11 @@ def _start(inputs: ReleaseInputs, client: ReleasesClient, tell: Tell) -> Outcome
             raise failures.another_release_running(inputs.environment, _described(running, flag), running.id)
         tell(AlreadyRunning(running))
         return Outcome(Operation.START, running, flag=flag)
+    newest = releases[0] if releases else None
+    if newest is not None and newest.status == Status.COMPLETED and is_ours(newest, request, inputs):
+        # A re-run after this step's release completed: the flag already serves the target there.
+        tell(AlreadyRunning(newest))
+        return Outcome(Operation.START, newest, flag=flag)
     plan = plan_start(inputs, flag, environment, request)
     tell(Planned(plan.original, plan.target))
     if inputs.dry_run:
@@ -134,7 +139,7 @@ def _send_start(
         started = client.start(
             *_where(inputs),
             plan.body,
-            ours=lambda release: release.id not in before and _started_by(release, plan),
+            ours=lambda release: release.id not in before and _started_by(release, plan, inputs),
         )
     except HealthChecksFailed as refusal:
         checks = [
@@ -146,6 +151,10 @@ def _send_start(
         raise _start_refusal(inputs, refused) from None
     if started.reread:
         tell(ReadAfterUncertainStart(started.cause, started.release))
+        if started.release is None and started.other is not None:
+            # Another release began between this step's read and its start.
+            other = started.other
+            raise failures.another_release_running(inputs.environment, _described(other, flag), other.id)
         if started.release is None:
             raise failures.start_uncertain(started.cause)
     assert started.release is not None, "a start answered by LaunchDarkly carries its release"
@@ -254,10 +263,10 @@ def _position(release: EnvironmentRelease) -> tuple[str, int | None, int | None]
     return (release.status, release.current_phase_index, phase.current_step_index if phase else None)
 
 
-def _started_by(release: EnvironmentRelease, plan: Plan) -> bool:
-    """Whether a new release read after an uncertain start is the one this step sent: nothing
-    ran before it, so the same variations are enough."""
-    return (release.target_variation_id, release.original_variation_id) == (plan.target.id, plan.original.id)
+def _started_by(release: EnvironmentRelease, plan: Plan, inputs: ReleaseInputs) -> bool:
+    """Whether a new release read after an uncertain start is the one this step sent: the same
+    variations, and the same rule or phases."""
+    return is_ours(release, Request(plan.target, plan.original, plan.rule), inputs)
 
 
 def _where(inputs: ReleaseInputs) -> tuple[str, str, str]:

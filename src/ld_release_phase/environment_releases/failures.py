@@ -22,8 +22,9 @@ from ld_release_phase.plumbing.words import Words, ref
 REFUSAL_HINTS = RefusalHints(
     bad_request="Check the release's inputs against the flag in LaunchDarkly.",
     access="The token's role must allow updateRules on the flag in this environment (and "
-    "updateFallthrough when the cleanup updates the default rule). This beta API also needs the "
-    "LD-API-Version: beta header, which this action always sends; a proxy may be stripping it.",
+    "updateFallthrough when the cleanup updates the default rule, or the release starts from a plan). "
+    "This beta API also needs the LD-API-Version: beta header, which this action always sends; a "
+    "proxy may be stripping it.",
 )
 _NOT_RECORDED = (
     " (Built from LaunchDarkly's published specification; this refusal has not been seen from the live "
@@ -273,8 +274,11 @@ def health_checks_failed(checks: list[str], kinds: list[str], refused: Refused) 
         hint=say(
             "Check that the flag is being evaluated (and the metrics receive events) in this environment; "
             "to start anyway, set ",
-            ref("bypass-health-checks", " ".join(kinds)),
-            ".",
+            ref("bypass-health-checks", " ".join(kinds)) if kinds else ref("bypass-health-checks"),
+            "."
+            if kinds
+            else " to the kinds LaunchDarkly names (flag_evaluations_any, "
+            "flag_evaluations_with_context, metric_events_any, metric_events_with_context).",
         ),
         exit_code=ExitCode.API_FAILURE,
     )

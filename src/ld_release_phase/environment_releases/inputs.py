@@ -10,6 +10,7 @@ resolved against the flag once it is read (:mod:`.plan`).
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -294,8 +295,8 @@ class ReleaseInputs(BaseModel):
         alias=TOKEN_INPUT,
         description="LaunchDarkly personal or service access token (not an SDK or mobile key), from a "
         "secret. Its role must allow `updateRules` on the flag in that environment (and "
-        "`updateFallthrough` when `cleanup` updates the default rule). Printable ASCII, at most 512 "
-        "characters.",
+        "`updateFallthrough` when `cleanup` updates the default rule, or the release starts from a "
+        "plan). Printable ASCII, at most 512 characters.",
     )
     project: Key = _input("", description="Project key.")
     flag: Key = _input("", description="Flag key.")
@@ -351,8 +352,8 @@ class ReleaseInputs(BaseModel):
     )
     metrics: tuple[MetricInput, ...] = _input(
         "",
-        description="With start: metric keys (a JSON or YAML list of keys or `{metricKey, autoRollback}`): "
-        "a guarded release. Empty: a progressive release.",
+        description="With start: metric keys (separated by spaces or commas, or a JSON or YAML list of "
+        "keys or `{metricKey, autoRollback}`): a guarded release. Empty: a progressive release.",
     )
     bypass_health_checks: tuple[HealthCheck, ...] = _input(
         "",
@@ -452,6 +453,8 @@ class ReleaseInputs(BaseModel):
     @field_validator("metrics", mode="before")
     @classmethod
     def _metrics(cls, value: str, info: ValidationInfo) -> tuple[MetricInput, ...]:
+        if value and not value.lstrip().startswith(("[", "-", "{")):
+            value = "[" + ", ".join(json.dumps(key) for key in _SEPARATORS.split(value.strip()) if key) + "]"
         entries = _document(value, "a list of metrics", redactor_of(info))
         if entries is None:
             return ()

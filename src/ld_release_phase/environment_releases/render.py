@@ -24,7 +24,7 @@ from .events import (
     WouldSend,
 )
 from .inputs import Operation, ReleaseInputs, percent
-from .models import EnvironmentRelease, Flag, Phase
+from .models import EnvironmentRelease, Flag, Phase, Status
 from .plan import shown
 
 # Every output, in the order environment-release/action.yml declares them.
@@ -85,6 +85,21 @@ def lines(event: Progress) -> list[str]:  # noqa: PLR0911 - one answer per kind 
     return []
 
 
+def _running_or_done(release: EnvironmentRelease) -> str:
+    return "running" if release.running else release.status
+
+
+def allocation_now(phase: Phase) -> str:
+    """The share of a phase's contexts served the target now, in percent: its current step's
+    while it runs; 100 once it completed and 0 once it reverted, as the spec says."""
+    if phase.status == Status.COMPLETED:
+        return "100"
+    if phase.status == Status.REVERTED:
+        return "0"
+    step = phase.current_step
+    return percent(step.allocation) if step is not None else ""
+
+
 def position(release: EnvironmentRelease) -> str:
     """Where a release stands: ``in_progress, phase 1 of 2, step 2 of 3 at 25%``."""
     said = release.status + (f" ({release.status_reason})" if release.status_reason else "")
@@ -93,8 +108,10 @@ def position(release: EnvironmentRelease) -> str:
         return f"Release {release.id}: {said}."
     where = f"phase {phase.index + 1} of {len(release.phases)}"
     step = phase.current_step
-    if step is not None:
+    if step is not None and phase.status not in (Status.COMPLETED, Status.REVERTED):
         where += f", step {step.index + 1} of {len(phase.steps)} at {percent(step.allocation)}%"
+    else:
+        where += f" {phase.status} at {allocation_now(phase)}%" if phase.status else ""
     return f"Release {release.id}: {said}, {where}."
 
 
@@ -123,7 +140,7 @@ def _headline(outcome: Outcome, inputs: ReleaseInputs) -> str:
         (
             Operation.START,
             False,
-        ): f"Release {release.id} of this step was already running; nothing was started.",
+        ): f"Release {release.id} of this step was already {_running_or_done(release)}; nothing was started.",
         (
             Operation.STOP,
             True,
@@ -147,7 +164,6 @@ def outputs(release: EnvironmentRelease | None, *, changed: bool) -> dict[str, A
     if release is None:
         return dict.fromkeys(OUTPUT_NAMES, "") | {"changed": False, "release": None}
     phase = release.current_phase
-    step = phase.current_step if phase is not None else None
     return {
         "release-id": release.id,
         "status": release.status,
@@ -159,7 +175,7 @@ def outputs(release: EnvironmentRelease | None, *, changed: bool) -> dict[str, A
         "step-index": phase.current_step_index
         if phase is not None and phase.current_step_index is not None
         else "",
-        "allocation": percent(step.allocation) if step is not None else "",
+        "allocation": allocation_now(phase) if phase is not None else "",
         "release": release.raw or release.model_dump(by_alias=True),
     }
 
