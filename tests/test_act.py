@@ -41,7 +41,6 @@ from conftest import assert_matches_launchdarkly
 from container import engine_problem
 from harness import ROOT, TOKEN
 from standin import StandIn
-from standin_releases import kind_clause
 
 PROJECT, FLAG = "my-project", "new-checkout"  # the keys the README and the examples use
 
@@ -317,11 +316,7 @@ SMOKE_TESTS = {
 def flag() -> Iterator[StandIn]:
     """The example's flag as a newcomer has it: on in production, serving false, with its rule."""
     server = StandIn(token=TOKEN, dialect="live")
-    server.environments.add_flag(project=PROJECT, flag=FLAG)
-    beta = {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]}
-    server.environments.add_rule(
-        project=PROJECT, flag=FLAG, description="Beta users", clauses=[kind_clause(), beta], variation=1
-    )
+    server.environments.add_flag_with_rule(project=PROJECT, flag=FLAG)
     server.start()
     yield server
     server.stop()

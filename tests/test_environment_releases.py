@@ -21,13 +21,13 @@ from ld_release_phase.environment_releases.render import OUTPUT_NAMES
 
 from conftest import assert_matches_launchdarkly
 from expect import assert_clean, assert_clean_failure, assert_clean_success
-from harness import ROOT, TOKEN, ActionRun, FakeClock, run_entrypoint, run_in_process
+from harness import ROOT, TOKEN, ActionRun, FakeClock, release_inputs_for, run_entrypoint, run_in_process
 from standin import Fault, StandIn
-from standin_releases import kind_clause, new_rule_phase, steps
+from standin_releases import BETA_RULE, new_rule_phase, steps
 
 ACTION = ROOT / "environment-release" / "action.yml"
 ARGS = ["environment-release"]
-RULE = "Beta users"
+RULE = BETA_RULE
 STEPS = "- {allocation: 10%, duration: 1h}\n- {allocation: 50%, duration: 1h}"
 
 
@@ -35,9 +35,7 @@ STEPS = "- {allocation: 10%, duration: 1h}\n- {allocation: 50%, duration: 1h}"
 def standin() -> Iterator[StandIn]:
     """The stand-in with a boolean flag (on in production, serving false), and a rule "Beta users"."""
     server = StandIn(token=TOKEN)
-    server.environments.add_flag()
-    beta = {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]}
-    server.environments.add_rule(description=RULE, clauses=[kind_clause(), beta], variation=1)
+    server.environments.add_flag_with_rule()
     server.start()
     try:
         yield server
@@ -46,24 +44,15 @@ def standin() -> Iterator[StandIn]:
     assert_matches_launchdarkly(server)
 
 
-def inputs(standin: StandIn, **overrides: str) -> dict[str, str]:
-    given = {
-        "access-token": TOKEN,
-        "project": "demo",
-        "flag": "new-checkout",
-        "environment": "production",
-        "base-uri": standin.url,
-    }
-    return given | {name.replace("_", "-"): value for name, value in overrides.items()}
-
-
 def start_on_the_rule(**more: str) -> dict[str, str]:
     return {"target_variation": "Available", "rule": RULE, "steps": STEPS} | more
 
 
 def run(standin: StandIn, tmp: Path, clock: FakeClock | None = None, /, **given: str) -> ActionRun:
     """The action in this process, the stand-in answering in memory."""
-    return run_in_process(inputs(standin, **given), tmp, clock or FakeClock(), standin=standin, args=ARGS)
+    return run_in_process(
+        release_inputs_for(standin.url, **given), tmp, clock or FakeClock(), standin=standin, args=ARGS
+    )
 
 
 def posts(standin: StandIn) -> list[Any]:
@@ -664,7 +653,7 @@ def test_a_dry_run_shows_the_start_and_sends_nothing(standin: StandIn, tmp_path:
 def test_the_entrypoint_runs_the_second_action_from_its_args_as_the_runner_does(
     standin: StandIn, tmp_path: Path
 ) -> None:
-    run_ = run_entrypoint(inputs(standin, **start_on_the_rule()), tmp_path, args=ARGS)
+    run_ = run_entrypoint(release_inputs_for(standin.url, **start_on_the_rule()), tmp_path, args=ARGS)
 
     assert_clean(run_, 0)
     assert run_.outputs["status"] == "in_progress"
@@ -740,11 +729,7 @@ def test_the_example_workflow_works_as_its_jobs_run(
     standin: StandIn, tmp_path: Path, smoke_test_passes: bool
 ) -> None:
     # The flag as the example names it: on in production, serving false, with its rule.
-    standin.environments.add_flag(project="my-project")
-    beta = {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]}
-    standin.environments.add_rule(
-        project="my-project", description=RULE, clauses=[kind_clause(), beta], variation=1
-    )
+    standin.environments.add_flag_with_rule(project="my-project")
     clock = FakeClock()
     outputs: dict[str, dict[str, str]] = {}
     ran: list[tuple[str, int]] = []

@@ -38,7 +38,7 @@ from harness import (
     release_inputs_for,
 )
 from standin import Fault, StandIn
-from standin_releases import kind_clause
+from standin_releases import BETA_RULE
 
 # The tag `make image` builds: the Makefile reads the same variable, with the same default.
 IMAGE = os.environ.get("IMAGE") or "ld-release-phase:dev"
@@ -274,9 +274,7 @@ def standin_for_runs() -> StandIn:
     standin.add_release("demo", "new-checkout")
     standin.add_flag("demo", "brand-new-flag")
     standin.add_pipeline("demo")
-    standin.environments.add_flag()
-    beta = {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]}
-    standin.environments.add_rule(description=RELEASE_RULE, clauses=[kind_clause(), beta], variation=1)
+    standin.environments.add_flag_with_rule()
     return standin
 
 
@@ -291,10 +289,9 @@ def _compressed(standin: StandIn) -> None:
     standin.fail_next(Fault(200, body, headers={"Content-Encoding": "gzip"}, method="GET"))
 
 
-RELEASE_RULE = "Beta users"
 _RELEASE_START = {
     "target_variation": "Available",
-    "rule": RELEASE_RULE,
+    "rule": BETA_RULE,
     "steps": "[{allocation: 50%, duration: 1s}]",
 }
 

@@ -762,17 +762,7 @@ def main() -> None:
     if args.new_flag:
         standin.add_flag(args.project, args.new_flag)
     # The same flag for the environment-release action: on in production, a rule to release on.
-    standin.environments.add_flag(project=args.project, flag=args.flag)
-    standin.environments.add_rule(
-        project=args.project,
-        flag=args.flag,
-        description="Beta users",
-        clauses=[
-            {"contextKind": "user", "attribute": "kind", "op": "in", "values": ["user"]},
-            {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]},
-        ],
-        variation=1,
-    )
+    standin.environments.add_flag_with_rule(project=args.project, flag=args.flag)
     standin.start(args.port, args.host, (args.tls_cert, args.tls_key) if args.tls_cert else None)
     print(f"LaunchDarkly stand-in on {standin.url} (project {args.project}, flag {args.flag})", flush=True)
     try:

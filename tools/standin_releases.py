@@ -80,6 +80,10 @@ def error(code: str, message: str) -> JSON:
     return {"code": code, "message": message, "id": "req-0123456789"}
 
 
+# The rule add_flag_with_rule makes, by its description (how the README's steps name it).
+BETA_RULE = "Beta users"
+
+
 def kind_clause(unit: str = "user") -> JSON:
     """The clause every phase's rule must hold, so a release reaches only contexts of ``unit``."""
     return {"contextKind": unit, "attribute": "kind", "op": "in", "values": [unit]}
@@ -849,6 +853,17 @@ class EnvironmentReleases:
                 },
             }
             return self.flag(project=project, flag=flag)
+
+    def add_flag_with_rule(self, *, project: str = "demo", flag: str = "new-checkout") -> str:
+        """The flag the README and the examples release: boolean, on in each environment, serving
+        false, with an enabled rule ``BETA_RULE`` (for beta users, holding the kind clause) to
+        release on. The rule's id."""
+        with self.lock:
+            self.add_flag(project=project, flag=flag)
+            beta = {"contextKind": "user", "attribute": "beta", "op": "in", "values": [True]}
+            return self.add_rule(
+                project=project, flag=flag, description=BETA_RULE, clauses=[kind_clause(), beta], variation=1
+            )
 
     def add_rule(
         self,

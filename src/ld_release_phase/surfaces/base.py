@@ -210,6 +210,12 @@ class Surface(ABC):
         return values, texts
 
 
+def secret_parts(secret: str) -> list[str]:
+    """What to hide of a secret: the whole, and each of its lines alone (a multi-line secret is
+    shown a line at a time), without surrounding white space."""
+    return sorted(filter(None, {secret.strip(), *(line.strip() for line in secret.splitlines())}))
+
+
 def exchange_title(exchange: Exchange) -> str:
     """A call in one line: ``GET /path → HTTP 200 in 84 ms``."""
     answer = f"HTTP {exchange.status}" if exchange.status is not None else "no answer"

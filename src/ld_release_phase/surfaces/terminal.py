@@ -36,6 +36,7 @@ from .base import (
     indented,
     inert,
     json_inert,
+    secret_parts,
     tolerant,
 )
 
@@ -76,7 +77,7 @@ class TerminalSurface(Surface):
 
     def mask(self, secret: str) -> None:
         """Redact ``secret`` from everything printed. (A mask command would only print it here.)"""
-        parts = sorted(filter(None, {secret.strip(), *(line.strip() for line in secret.splitlines())}))
+        parts = secret_parts(secret)
         for part in parts:
             self.redactor.register(part)
 

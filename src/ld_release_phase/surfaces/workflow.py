@@ -46,6 +46,7 @@ from .base import (
     exchange_title,
     indented,
     json_inert,
+    secret_parts,
     tolerant,
 )
 
@@ -82,7 +83,7 @@ class WorkflowSurface(Surface):
 
     def mask(self, secret: str) -> None:
         """Ask the runner to hide ``secret`` and redact it from everything this process writes."""
-        parts = sorted(filter(None, {secret.strip(), *(line.strip() for line in secret.splitlines())}))
+        parts = secret_parts(secret)
         # Written before anything else and before the parts are redacted: these lines are the mask.
         for part in parts:
             self._line(str(Command("add-mask", {}, part)))
